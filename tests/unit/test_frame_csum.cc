@@ -1,0 +1,222 @@
+// Checksum operations on frames (xnet/frame_csum.h): verify, complete,
+// make_partial (the GSO fix-up) and complete_at, over the whole catalogue.
+#include <doctest/doctest.h>
+
+#include "frames.h"
+#include "xnet/frame_csum.h"
+
+using namespace xnet::pkt;
+using xt::Bytes;
+using xt::Spec;
+
+namespace {
+
+std::span<std::uint8_t> span_of(Bytes& b) {
+    return std::span<std::uint8_t>(b);
+}
+
+bool whole_l4(const Spec& s) {
+    return s.frag == xt::Frag::none && (s.l4 == 6 || s.l4 == 17 || s.tunnel != xt::Tun::none);
+}
+
+bool outer_in_use(const Spec& s) {
+    return s.ip == 6 || !s.udp_zero;
+}
+
+}  // namespace
+
+TEST_CASE("built frames verify; a flipped payload bit is caught") {
+    for (const auto& [name, spec] : xt::catalogue()) {
+        CAPTURE(name);
+        const auto b = xt::build(spec);
+        auto v = verify(b.bytes);
+        REQUIRE(v.has_value());
+        CHECK(v->ok());
+        CHECK(v->ipv4_header == (spec.ip == 4 ? Verdict::good : Verdict::none));
+        if (!whole_l4(spec)) {
+            // a later fragment, or a first one with a TCP/UDP header, cannot
+            // be checked alone; anything else has no transport checksum
+            const bool tcp_udp = spec.l4 == 6 || spec.l4 == 17;
+            const bool frag_csum =
+                spec.frag == xt::Frag::later || (tcp_udp && spec.frag != xt::Frag::none);
+            CHECK(v->l4 == (frag_csum ? Verdict::unverifiable : Verdict::none));
+            continue;
+        }
+        CHECK(v->l4 == (spec.udp_zero ? Verdict::absent : Verdict::good));
+        if (spec.tunnel != xt::Tun::none) {
+            CHECK(v->inner_l4 == Verdict::good);
+            CHECK(v->inner_ipv4_header == (spec.inner->ip == 4 ? Verdict::good : Verdict::none));
+        }
+        if (spec.payload == 0 && spec.tunnel == xt::Tun::none) continue;
+        Bytes bad = b.bytes;
+        bad[bad.size() - 1 - spec.pad] ^= 0x10;  // last byte of the innermost payload
+        auto w = verify(bad);
+        REQUIRE(w.has_value());
+        // without a checksum (IPv4 UDP 0) corruption cannot be seen
+        CHECK(w->ok() == (spec.udp_zero && spec.tunnel == xt::Tun::none));
+        if (spec.tunnel != xt::Tun::none) {
+            CHECK(w->inner_l4 == Verdict::bad);
+            CHECK(w->l4 == (outer_in_use(spec) ? Verdict::bad : Verdict::absent));
+        } else {
+            CHECK(w->l4 == (spec.udp_zero ? Verdict::absent : Verdict::bad));
+        }
+    }
+}
+
+TEST_CASE("a bad IPv4 header checksum is reported") {
+    Spec s;
+    s.payload = 5;
+    Bytes b = xt::build(s).bytes;
+    b[14 + 8] ^= 1;  // TTL
+    auto v = verify(b);
+    REQUIRE(v);
+    CHECK(v->ipv4_header == Verdict::bad);
+    CHECK(v->l4 == Verdict::good);
+    CHECK_FALSE(v->ok());
+}
+
+TEST_CASE("complete: from partial and from garbage to exactly the right frame") {
+    std::size_t completed = 0;
+    for (const auto& [name, spec] : xt::catalogue()) {
+        CAPTURE(name);
+        const auto b = xt::build(spec);
+        Bytes f = b.bytes;
+        if (!whole_l4(spec)) {
+            auto r = complete(span_of(f));
+            REQUIRE_FALSE(r.has_value());
+            CHECK(r.error().code == Error::no_l4_checksum);
+            CHECK(f == b.bytes);  // untouched
+            continue;
+        }
+        if (spec.udp_zero && spec.tunnel == xt::Tun::none) continue;  // see below
+        f = xt::partial_of(b);
+        REQUIRE(complete(span_of(f)).has_value());
+        CHECK(f == b.bytes);
+        // Whatever a hostile peer left in the fields, the result is right.
+        f = b.bytes;
+        xt::put16(f, b.csum_at, 0xdead);
+        if (b.inner_csum_at) xt::put16(f, b.inner_csum_at, 0xbeef);
+        if (b.inner_csum_at && spec.udp_zero) xt::put16(f, b.csum_at, 0);  // outer stays none
+        REQUIRE(complete(span_of(f)).has_value());
+        CHECK(f == b.bytes);
+        ++completed;
+    }
+    CHECK(completed > 500);
+}
+
+TEST_CASE("complete fills an IPv4 UDP checksum of 0 when asked, never leaves 0 in IPv6") {
+    Spec s;
+    s.l4 = 17;
+    s.payload = 21;
+    s.udp_zero = true;
+    const auto b = xt::build(s);
+    Bytes f = b.bytes;
+    REQUIRE(xt::get16(f, b.csum_at) == 0);
+    REQUIRE(complete(span_of(f)));
+    CHECK(xt::get16(f, b.csum_at) != 0);
+    CHECK(verify(f)->l4 == Verdict::good);
+
+    s.ip = 6;
+    s.udp_zero = false;
+    f = xt::build(s).bytes;
+    xt::put16(f, xt::build(s).csum_at, 0);
+    CHECK(verify(f)->l4 == Verdict::bad);  // RFC 8200: zero is not "no checksum" in IPv6
+    REQUIRE(complete(span_of(f)));
+    CHECK(verify(f)->l4 == Verdict::good);
+}
+
+TEST_CASE("a checksum that computes to 0 is sent as 0xffff") {
+    for (int ip : {4, 6}) {
+        for (std::uint8_t proto : {std::uint8_t{17}, std::uint8_t{6}}) {
+            CAPTURE(ip);
+            CAPTURE(int{proto});
+            Spec s;
+            s.ip = ip;
+            s.l4 = proto;
+            s.payload = 40;
+            auto b = xt::build(s);
+            // Adding the current checksum value to a payload word makes the
+            // data sum to -0, so the checksum computes to 0.
+            const std::size_t word = b.bytes.size() - 10;
+            Bytes f = b.bytes;
+            std::uint32_t w = xt::get16(f, word) + xt::get16(f, b.csum_at);
+            xt::put16(f, word, static_cast<std::uint16_t>((w & 0xffff) + (w >> 16)));
+            xt::put16(f, b.csum_at, 0x1234);
+            REQUIRE(complete(span_of(f)));
+            CHECK(xt::get16(f, b.csum_at) == 0xffff);
+            CHECK(verify(f)->l4 == Verdict::good);
+        }
+    }
+}
+
+TEST_CASE("make_partial writes the pseudo-header sum where the catalogue expects it") {
+    for (const auto& [name, spec] : xt::catalogue()) {
+        if (!whole_l4(spec)) continue;
+        if (spec.udp_zero && spec.tunnel == xt::Tun::none) continue;
+        CAPTURE(name);
+        const auto b = xt::build(spec);
+        Bytes f = b.bytes;
+        auto loc = make_partial(span_of(f));
+        REQUIRE(loc.has_value());
+        const std::size_t at = b.inner_csum_at ? b.inner_csum_at : b.csum_at;
+        CHECK(std::size_t{loc->start} + loc->offset == at);
+        CHECK(f == xt::partial_of(b));
+        // and virtio NEEDS_CSUM completion from that location restores the frame
+        if (spec.pad == 0) {
+            REQUIRE(complete_at(span_of(f), *loc).has_value());
+            CHECK(f == b.bytes);
+        }
+    }
+}
+
+TEST_CASE("GSO fix-up: a frame with a garbage checksum becomes a proper partial frame") {
+    Spec s;
+    s.ip = 6;
+    s.tags = {0x8100};
+    s.ipv6_ext = {0};
+    s.payload = 8000;  // a GSO super-frame's worth of data
+    const auto b = xt::build(s);
+    Bytes f = b.bytes;
+    xt::put16(f, b.csum_at, 0x0bad);
+    auto loc = make_partial(span_of(f));
+    REQUIRE(loc);
+    CHECK(*loc == CsumLoc{static_cast<std::uint16_t>(b.l4_off), 16});
+    CHECK(xt::get16(f, b.csum_at) == b.pseudo);
+}
+
+TEST_CASE("tunnel with a final inner checksum and a blank outer one: the outer is partial") {
+    Spec s;
+    s.ip = 6;
+    s.l4 = 17;
+    s.tunnel = xt::Tun::vxlan;
+    auto inner = std::make_shared<Spec>();
+    inner->payload = 77;
+    s.inner = inner;
+    const auto b = xt::build(s);
+    Bytes f = b.bytes;
+    xt::put16(f, b.csum_at, b.pseudo);  // outer left partial, inner complete
+    auto loc = make_partial(span_of(f));
+    REQUIRE(loc);
+    CHECK(std::size_t{loc->start} == b.l4_off);
+    CHECK(loc->offset == 6);
+    CHECK(xt::get16(f, b.csum_at) == b.pseudo);
+    CHECK(xt::get16(f, b.inner_csum_at) == xt::get16(b.bytes, b.inner_csum_at));
+    REQUIRE(complete_at(span_of(f), *loc));
+    CHECK(f == b.bytes);
+}
+
+TEST_CASE("complete_at refuses locations outside the frame") {
+    Bytes f(60, 0);
+    CHECK(complete_at(span_of(f), CsumLoc{59, 0}).error().code == Error::bad_csum_offset);
+    CHECK(complete_at(span_of(f), CsumLoc{61, 0}).error().code == Error::bad_csum_offset);
+    CHECK(complete_at(span_of(f), CsumLoc{50, 9}).error().code == Error::bad_csum_offset);
+    CHECK(complete_at(span_of(f), CsumLoc{50, 8}).has_value());
+    CHECK(complete_at(span_of(f), CsumLoc{0xffff, 0xffff}).error().code == Error::bad_csum_offset);
+}
+
+TEST_CASE("operations on frames the parser refuses report the parse error") {
+    Bytes f(10, 0);
+    CHECK(complete(span_of(f)).error().code == Error::truncated_ethernet);
+    CHECK(make_partial(span_of(f)).error().code == Error::truncated_ethernet);
+    CHECK(verify(f).error().code == Error::truncated_ethernet);
+}
