@@ -220,3 +220,48 @@ TEST_CASE("operations on frames the parser refuses report the parse error") {
     CHECK(make_partial(span_of(f)).error().code == Error::truncated_ethernet);
     CHECK(verify(f).error().code == Error::truncated_ethernet);
 }
+
+namespace {
+
+Bytes from_hex(const std::string& hex) {
+    Bytes b;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+        b.push_back(static_cast<std::uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    return b;
+}
+
+}  // namespace
+
+TEST_CASE("known answers computed outside xnet (and confirmed by tshark)") {
+    // VLAN 100, IPv4 10.0.0.1 -> 192.168.1.2, TCP 54321 -> 80, payload "hello":
+    // TCP checksum 0xa010 at offset 54.
+    const Bytes tcp4 = from_hex(
+        "00163e00000200163e0000018100006408004500002dabcd40004006c3520a000001c0a80102d431005000"
+        "0003e8000007d050182000a010000068656c6c6f");
+    // IPv6 fe80::216:3eff:fe00:1 -> ff02::1, hop-by-hop, UDP 5353 -> 5353,
+    // payload "xnet!!?": UDP checksum 0x5b5e at offset 68.
+    const Bytes udp6 = from_hex(
+        "00163e00000200163e00000186dd6000000000170040fe8000000000000002163efffe000001ff02000000"
+        "0000000000000000000001110001040000000014e914e9000f5b5e786e657421213f");
+    struct Case {
+        const Bytes& frame;
+        std::size_t at;
+        std::uint16_t csum;
+        CsumLoc loc;
+    };
+    for (const Case& c : {Case{tcp4, 54, 0xa010, {38, 16}}, Case{udp6, 68, 0x5b5e, {62, 6}}}) {
+        CAPTURE(c.at);
+        REQUIRE(verify(c.frame)->ok());
+        CHECK(verify(c.frame)->l4 == Verdict::good);
+        Bytes f = c.frame;
+        xt::put16(f, c.at, 0);
+        CHECK(verify(f)->l4 == Verdict::bad);
+        REQUIRE(complete(span_of(f)));
+        CHECK(xt::get16(f, c.at) == c.csum);
+        auto loc = make_partial(span_of(f));
+        REQUIRE(loc);
+        CHECK(*loc == c.loc);
+        REQUIRE(complete_at(span_of(f), *loc));
+        CHECK(f == c.frame);
+    }
+}
