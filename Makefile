@@ -35,25 +35,28 @@ SANFLAGS :=
 endif
 
 XNET_CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -pthread $(SANFLAGS)
-XNET_CPPFLAGS := -Icommon/include -MMD -MP
+XNET_CPPFLAGS := -Icommon/include -I. -MMD -MP
 XNET_LDFLAGS := -pthread $(SANFLAGS)
-XNET_LDLIBS := -lfmt
+XNET_LDLIBS := -lfmt -lxenstore -lxenevtchn -lxengnttab
 
 # --- sources -------------------------------------------------------------
-LIB_SRCS := $(sort $(wildcard common/*.cc))
+LIB_SRCS := $(sort $(wildcard common/*.cc common/platform/*.cc))
+SIMLIB_SRCS := $(filter-out sim/main.cc,$(sort $(wildcard sim/*.cc)))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.cc))
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.cc))
 
 LIB := $(B)/libxnet.a
+SIMLIB := $(B)/libxnetsim.a
+SIM := $(B)/xnet-sim
 UNIT := $(B)/tests/unit/xnet-unit
 BENCHES := $(BENCH_SRCS:tests/bench/%.cc=$(B)/tests/bench/%)
 
 objs = $(patsubst %.cc,$(B)/%.o,$(1))
-ALL_OBJS := $(call objs,$(LIB_SRCS) $(UNIT_SRCS) $(BENCH_SRCS))
+ALL_OBJS := $(call objs,$(LIB_SRCS) $(SIMLIB_SRCS) sim/main.cc $(UNIT_SRCS) $(BENCH_SRCS))
 
 # --- build ---------------------------------------------------------------
 .PHONY: all
-all: $(LIB) $(UNIT) $(BENCHES)
+all: $(LIB) $(SIM) $(UNIT) $(BENCHES)
 
 $(B)/%.o: %.cc
 	@mkdir -p $(@D)
@@ -62,10 +65,16 @@ $(B)/%.o: %.cc
 $(LIB): $(call objs,$(LIB_SRCS))
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(UNIT): $(call objs,$(UNIT_SRCS)) $(LIB)
+$(SIMLIB): $(call objs,$(SIMLIB_SRCS))
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(SIM): $(B)/sim/main.o $(SIMLIB) $(LIB)
 	$(CXX) $(XNET_LDFLAGS) $(LDFLAGS) -o $@ $^ $(XNET_LDLIBS) $(LDLIBS)
 
-$(B)/tests/bench/%: $(B)/tests/bench/%.o $(LIB)
+$(UNIT): $(call objs,$(UNIT_SRCS)) $(SIMLIB) $(LIB)
+	$(CXX) $(XNET_LDFLAGS) $(LDFLAGS) -o $@ $^ $(XNET_LDLIBS) $(LDLIBS)
+
+$(B)/tests/bench/%: $(B)/tests/bench/%.o $(SIMLIB) $(LIB)
 	$(CXX) $(XNET_LDFLAGS) $(LDFLAGS) -o $@ $^ $(XNET_LDLIBS) $(LDLIBS)
 
 -include $(ALL_OBJS:.o=.d)

@@ -52,4 +52,25 @@ class [[nodiscard]] Expected {
     std::variant<T, E> v_;
 };
 
+// Success without a value, or an error.
+template <class E>
+class [[nodiscard]] Expected<void, E> {
+  public:
+    Expected() = default;
+    template <class G>
+    Expected(Unexpected<G> e) : e_(std::move(e.error)), failed_(true) {}
+
+    bool has_value() const noexcept { return !failed_; }
+    explicit operator bool() const noexcept { return has_value(); }
+
+    const E& error() const {
+        assert(failed_);
+        return e_;
+    }
+
+  private:
+    E e_{};
+    bool failed_ = false;
+};
+
 }  // namespace xnet

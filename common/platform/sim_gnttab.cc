@@ -1,0 +1,250 @@
+// Grant tables on xnet-sim. Each domain's memory, grant table and active
+// (pin) table are memfds the daemon made; this process maps a peer's once
+// and revalidates against the domain's epoch on every use, so a destroyed
+// or re-created domain is noticed. Map and share go through the daemon,
+// which tracks them per handle and releases them when the handle closes;
+// grant copy runs entirely here, checking and pinning each entry exactly as
+// the daemon would (xnet/sim_grant.h).
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <xen/grant_table.h>
+#include <xen/xen.h>
+
+#include "sim_platform.h"
+#include "xnet/sim_grant.h"
+
+namespace xnet::sim_client {
+namespace {
+
+using namespace simproto;
+
+// A peer domain's shared memory as mapped here.
+struct DomainView {
+    uint32_t epoch = 0;
+    UniqueFd mem_fd;
+    ShmMap mem, entries, active;
+    simgrant::Table table() const {
+        return {entries.as<grant_entry_v1>(), active.as<ActiveEntry>()};
+    }
+    uint8_t* page(uint32_t frame) const { return mem.as<uint8_t>() + size_t(frame) * kPageSize; }
+};
+
+// Fetches and caches the views of domains, revalidated by epoch.
+class DomainCache {
+  public:
+    explicit DomainCache(SimConn& conn) : conn_(conn) {}
+
+    // nullptr with *STATUS = GNTST_bad_domain when DOM does not exist.
+    DomainView* get(DomId dom, int16_t* status) {
+        uint32_t epoch = conn_.epoch(dom);
+        if (epoch == 0) {
+            *status = GNTST_bad_domain;
+            return nullptr;
+        }
+        auto it = views_.find(dom);
+        if (it != views_.end() && it->second.epoch == epoch) return &it->second;
+        auto v = fetch(dom);
+        if (!v) {
+            *status = GNTST_bad_domain;
+            return nullptr;
+        }
+        return &(views_[dom] = std::move(*v));
+    }
+
+  private:
+    Result<DomainView> fetch(DomId dom) {
+        std::vector<UniqueFd> fds;
+        auto what = fmt::format("getting the memory of domain {}", dom);
+        auto r = conn_.call(Request{Op::domain_fds, dom}, &fds, what.c_str());
+        if (!r) return Unexpected{r.error()};
+        if (r->status != 0 || fds.size() != 3) return fail(ESRCH, what);
+        DomainView v;
+        v.epoch = r->a;
+        auto mem = ShmMap::map(fds[0].get(), size_t(kMemPages) * kPageSize, true, "domain memory");
+        auto ent =
+            ShmMap::map(fds[1].get(), kGrantEntries * sizeof(grant_entry_v1), true, "grant table");
+        auto act =
+            ShmMap::map(fds[2].get(), kGrantEntries * sizeof(ActiveEntry), true, "active grants");
+        if (!mem) return Unexpected{mem.error()};
+        if (!ent) return Unexpected{ent.error()};
+        if (!act) return Unexpected{act.error()};
+        v.mem = std::move(*mem);
+        v.entries = std::move(*ent);
+        v.active = std::move(*act);
+        v.mem_fd = std::move(fds[0]);
+        return v;
+    }
+
+    SimConn& conn_;
+    std::unordered_map<DomId, DomainView> views_;
+};
+
+// Maps FRAMES of the memory in MEM_FD contiguously: a reserved range, then
+// each page placed over it.
+Result<void*> map_frames(int mem_fd, const uint32_t* frames, size_t count, bool writable,
+                         const std::string& what) {
+    size_t len = count * kPageSize;
+    void* base = mmap(nullptr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) return fail(errno, what);
+    int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+    for (size_t i = 0; i < count; ++i) {
+        void* at = static_cast<uint8_t*>(base) + i * kPageSize;
+        if (mmap(at, kPageSize, prot, MAP_SHARED | MAP_FIXED, mem_fd,
+                 off_t(frames[i]) * kPageSize) == MAP_FAILED) {
+            int e = errno;
+            munmap(base, len);
+            return fail(e, what);
+        }
+    }
+    return base;
+}
+
+Request batch(Op op, uint32_t a, uint32_t b, std::span<const GrantRef> refs) {
+    Request req{op, a, b, uint32_t(refs.size())};
+    std::copy(refs.begin(), refs.end(), req.refs);
+    return req;
+}
+
+class SimGrantTable final : public GrantTable {
+  public:
+    explicit SimGrantTable(SimConn conn) : conn_(std::move(conn)), cache_(conn_) {}
+
+    Result<GrantMapping> map(DomId dom, std::span<const GrantRef> refs, bool writable) override {
+        auto what = fmt::format("mapping {} grant(s) of domain {}", refs.size(), dom);
+        if (refs.empty() || refs.size() > kMaxBatch) return fail(EINVAL, what);
+        int16_t st = GNTST_okay;
+        DomainView* v = cache_.get(dom, &st);
+        if (!v) return fail(ESRCH, fmt::format("{}: {}", what, gntst_name(st)));
+        auto r = conn_.call(batch(Op::map, dom, writable, refs), nullptr, what.c_str());
+        if (!r) return Unexpected{r.error()};
+        if (r->status != GNTST_okay) {
+            return fail(EINVAL,
+                        fmt::format("{}: ref {}: {}", what, r->a, gntst_name(int16_t(r->status))));
+        }
+        auto addr = map_frames(v->mem_fd.get(), r->frames, refs.size(), writable, what);
+        if (!addr) {
+            (void)conn_.call(batch(Op::unmap, dom, 0, refs), nullptr, "unmapping grants");
+            return Unexpected{addr.error()};
+        }
+        return GrantMapping(this, *addr, dom, {refs.begin(), refs.end()}, writable);
+    }
+
+    Status copy(std::span<CopySegment> segs) override {
+        for (CopySegment& s : segs)
+            s.status = copy_one(s);
+        return {};
+    }
+
+  protected:
+    void unmap(GrantMapping& m) override {
+        munmap(m.addr(), m.pages() * kPageSize);
+        (void)conn_.call(batch(Op::unmap, m.dom(), 0, m.refs()), nullptr, "unmapping grants");
+    }
+
+  private:
+    // A pinned side of a copy, released on scope exit.
+    struct Side {
+        simgrant::Table table{};
+        uint32_t ref = 0;
+        bool pinned = false, write = false;
+        uint8_t* ptr = nullptr;
+        Side() = default;
+        Side(const Side&) = delete;
+        Side& operator=(const Side&) = delete;
+        ~Side() {
+            if (pinned) simgrant::release(table, ref, write);
+        }
+    };
+
+    int16_t claim(const CopySide& c, bool write, Side& out) {
+        if (!c.foreign) {
+            out.ptr = static_cast<uint8_t*>(c.virt);
+            return GNTST_okay;
+        }
+        int16_t st = GNTST_okay;
+        DomainView* v = cache_.get(c.dom, &st);
+        if (!v) return st;
+        uint32_t frame = 0;
+        st = simgrant::acquire(v->table(), c.ref, uint16_t(conn_.dom()), write, &frame);
+        if (st != GNTST_okay) return st;
+        out.table = v->table();
+        out.ref = c.ref;
+        out.pinned = true;
+        out.write = write;
+        out.ptr = v->page(frame) + c.offset;
+        return GNTST_okay;
+    }
+
+    // gnttab_copy_one(): claim the source, then the destination, then check
+    // the ranges; the pins drop when the sides go out of scope.
+    int16_t copy_one(const CopySegment& s) {
+        Side src, dst;
+        if (int16_t st = claim(s.src, false, src); st != GNTST_okay) return st;
+        if (int16_t st = claim(s.dst, true, dst); st != GNTST_okay) return st;
+        if ((s.src.foreign && s.src.offset + s.len > kPageSize) ||
+            (s.dst.foreign && s.dst.offset + s.len > kPageSize)) {
+            return GNTST_bad_copy_arg;
+        }
+        std::memcpy(dst.ptr, src.ptr, s.len);
+        return GNTST_okay;
+    }
+
+    SimConn conn_;
+    DomainCache cache_;
+};
+
+class SimGrantShare final : public GrantShare {
+  public:
+    SimGrantShare(SimConn conn, UniqueFd mem) : conn_(std::move(conn)), mem_(std::move(mem)) {}
+
+    Result<SharedPages> share(DomId dom, size_t count, bool writable) override {
+        auto what = fmt::format("sharing {} page(s) with domain {}", count, dom);
+        if (count == 0 || count > kMaxBatch) return fail(EINVAL, what);
+        Request req{Op::share, dom, writable, uint32_t(count)};
+        auto r = conn_.call(req, nullptr, what.c_str());
+        if (!r) return Unexpected{r.error()};
+        if (r->status < 0) return fail(-r->status, what);
+        auto addr = map_frames(mem_.get(), r->frames, count, true, what);
+        std::vector<GrantRef> refs(r->refs, r->refs + count);
+        if (!addr) {
+            (void)conn_.call(batch(Op::unshare, 0, 0, refs), nullptr, "unsharing pages");
+            return Unexpected{addr.error()};
+        }
+        return SharedPages(this, *addr, dom, std::move(refs));
+    }
+
+  protected:
+    void unshare(SharedPages& s) override {
+        munmap(s.addr(), s.pages() * kPageSize);
+        (void)conn_.call(batch(Op::unshare, 0, 0, s.refs()), nullptr, "unsharing pages");
+    }
+
+  private:
+    SimConn conn_;
+    UniqueFd mem_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<GrantTable>> open_gnttab(const std::string& dir, DomId dom) {
+    auto conn = SimConn::open(dir, dom);
+    if (!conn) return Unexpected{conn.error()};
+    return std::unique_ptr<GrantTable>(new SimGrantTable(std::move(*conn)));
+}
+
+Result<std::unique_ptr<GrantShare>> open_gntshr(const std::string& dir, DomId dom) {
+    auto conn = SimConn::open(dir, dom);
+    if (!conn) return Unexpected{conn.error()};
+    std::vector<UniqueFd> fds;
+    auto r = conn->call(Request{Op::domain_fds, dom}, &fds, "getting this domain's memory");
+    if (!r) return Unexpected{r.error()};
+    if (r->status != 0 || fds.size() != 3) return fail(EPROTO, "getting this domain's memory");
+    return std::unique_ptr<GrantShare>(new SimGrantShare(std::move(*conn), std::move(fds[0])));
+}
+
+}  // namespace xnet::sim_client

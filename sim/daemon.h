@@ -1,0 +1,21 @@
+// The xnet-sim daemon: one poll loop serving every domain's xenstore socket
+// (the xenstore wire protocol, connection = domain) and platform socket
+// (grants and event channels, connection = handle).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "xnet/error.h"
+
+namespace xnet::sim {
+
+struct DaemonOptions {
+    std::string dir;    // sockets live in DIR/dom<N>/
+    int ready_fd = -1;  // written once the sockets accept connections
+};
+
+// Runs until SIGTERM or SIGINT; returns the error that stopped it, if any.
+Status run_daemon(const DaemonOptions& opts);
+
+}  // namespace xnet::sim

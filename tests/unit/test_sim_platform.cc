@@ -1,0 +1,213 @@
+// Grant tables and event channels on xnet-sim: Xen's checks and status
+// codes, and two processes (dom0 and a guest) working through them.
+#include <doctest/doctest.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include <xen/grant_table.h>
+#include <xen/xen.h>
+
+#include "sim_fixture.h"
+
+using namespace xnet;
+
+namespace {
+
+// Waits up to 5 s for a port to fire on EV; returns it (masked) or nullopt.
+std::optional<Port> wait_port(EventChannels& ev) {
+    pollfd p{ev.fd(), POLLIN, 0};
+    if (poll(&p, 1, 5000) != 1) return std::nullopt;
+    auto r = ev.pending();
+    return r ? *r : std::nullopt;
+}
+
+CopySegment to_foreign(void* src, DomId dom, GrantRef ref, uint16_t off, uint16_t len) {
+    CopySegment s;
+    s.src.virt = src;
+    s.dst = CopySide{true, nullptr, ref, off, dom};
+    s.len = len;
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("sim platform: a guest process and dom0 share, map, copy and signal") {
+    xt::SimDaemon sim;
+    sim.create_domain(3);
+    int c2p[2], p2c[2];
+    REQUIRE(pipe(c2p) == 0);
+    REQUIRE(pipe(p2c) == 0);
+    pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // The guest: shares two pages with dom0 and offers it a channel.
+        auto plat = open_sim_platform(sim.dir(), 3);
+        if (!plat) _exit(10);
+        auto gs = (*plat)->open_gntshr();
+        auto ev = (*plat)->open_evtchn();
+        if (!gs || !ev) _exit(11);
+        auto pages = (*gs)->share(0, 2, true);
+        if (!pages) _exit(12);
+        std::memset(pages->addr(), 'G', 2 * kPageSize);
+        auto port = (*ev)->alloc_unbound(0);
+        if (!port) _exit(13);
+        uint32_t msg[3] = {pages->refs()[0], pages->refs()[1], *port};
+        if (write(c2p[1], msg, sizeof msg) != sizeof msg) _exit(14);
+        // dom0 writes through its mapping and copies into page 1, then kicks.
+        auto fired = wait_port(**ev);
+        if (!fired || *fired != *port) _exit(15);
+        auto* bytes = static_cast<uint8_t*>(pages->addr());
+        if (bytes[0] != 'M' || bytes[1] != 'G') _exit(16);
+        if (bytes[kPageSize + 100] != 'D' || bytes[kPageSize + 99] != 'G') _exit(17);
+        if (!(*ev)->unmask(*port) || !(*ev)->notify(*port)) _exit(18);
+        char done;
+        if (read(p2c[0], &done, 1) != 1) _exit(19);  // dom0 has unmapped
+        _exit(0);
+    }
+    uint32_t msg[3];
+    REQUIRE(read(c2p[0], msg, sizeof msg) == sizeof msg);
+    auto dom0 = sim.platform(0);
+    auto gt = dom0->open_gnttab();
+    auto ev = dom0->open_evtchn();
+    REQUIRE(gt);
+    REQUIRE(ev);
+    auto map = (*gt)->map(3, std::vector<GrantRef>{msg[0]}, true);
+    REQUIRE(map);
+    auto* mapped = static_cast<uint8_t*>(map->addr());
+    CHECK(mapped[0] == 'G');
+    mapped[0] = 'M';
+    std::vector<uint8_t> local(kPageSize, 'D');
+    CopySegment seg = to_foreign(local.data(), 3, msg[1], 100, 1);
+    REQUIRE((*gt)->copy({&seg, 1}));
+    CHECK(seg.status == GNTST_okay);
+    auto port = (*ev)->bind_interdomain(3, msg[2]);
+    REQUIRE(port);
+    // Binding leaves the new port pending (notifications may have been lost).
+    auto first = wait_port(**ev);
+    CHECK(first == *port);
+    REQUIRE((*ev)->unmask(*port));
+    REQUIRE((*ev)->notify(*port));
+    CHECK(wait_port(**ev) == *port);
+    map->reset();
+    char done = 1;
+    REQUIRE(write(p2c[1], &done, 1) == 1);
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    for (int fd : {c2p[0], c2p[1], p2c[0], p2c[1]})
+        close(fd);
+}
+
+TEST_CASE("sim grants: every check fails with Xen's status") {
+    xt::SimDaemon sim;
+    sim.create_domain(3);
+    sim.create_domain(4);
+    auto guest = sim.platform(3);
+    auto dom0 = sim.platform(0);
+    auto gs = guest->open_gntshr();
+    auto gt = dom0->open_gnttab();
+    REQUIRE(gs);
+    REQUIRE(gt);
+    auto ro = (*gs)->share(0, 1, false);
+    auto other = (*gs)->share(4, 1, true);
+    REQUIRE(ro);
+    REQUIRE(other);
+    std::vector<uint8_t> buf(kPageSize, 1);
+    auto copy_status = [&](CopySegment s) {
+        REQUIRE((*gt)->copy({&s, 1}));
+        return s.status;
+    };
+    GrantRef r = ro->refs()[0];
+    CHECK(copy_status(to_foreign(buf.data(), 3, r, 0, 16)) == GNTST_general_error);  // read-only
+    CHECK(copy_status(to_foreign(buf.data(), 3, other->refs()[0], 0, 16)) == GNTST_general_error);
+    CHECK(copy_status(to_foreign(buf.data(), 3, 20000, 0, 16)) == GNTST_bad_gntref);
+    CHECK(copy_status(to_foreign(buf.data(), 3, 300, 0, 16)) ==
+          GNTST_general_error);  // never granted
+    CHECK(copy_status(to_foreign(buf.data(), 99, r, 0, 16)) == GNTST_bad_domain);
+    CopySegment read{};
+    read.src = CopySide{true, nullptr, r, 4000, 3};
+    read.dst.virt = buf.data();
+    read.len = 200;
+    CHECK(copy_status(read) == GNTST_bad_copy_arg);
+    read.src.offset = 0;
+    CHECK(copy_status(read) == GNTST_okay);
+    CHECK_FALSE((*gt)->map(3, std::vector<GrantRef>{r}, true));  // write map of a r/o grant
+    CHECK_FALSE((*gt)->map(3, std::vector<GrantRef>{other->refs()[0]}, false));
+    auto bad_domain = (*gt)->map(99, std::vector<GrantRef>{r}, false);
+    REQUIRE_FALSE(bad_domain);
+    CHECK(bad_domain.error().what.find("GNTST_bad_domain") != std::string::npos);
+    auto ok = (*gt)->map(3, std::vector<GrantRef>{r}, false);
+    CHECK(ok);
+}
+
+TEST_CASE("sim grants: access cannot end while mapped; it ends after the unmap") {
+    xt::SimDaemon sim;
+    sim.create_domain(3);
+    auto guest = sim.platform(3);
+    auto dom0 = sim.platform(0);
+    auto gs = guest->open_gntshr();
+    auto gt = dom0->open_gnttab();
+    REQUIRE(gs);
+    REQUIRE(gt);
+    auto pages = (*gs)->share(0, 1, true);
+    REQUIRE(pages);
+    GrantRef ref = pages->refs()[0];
+    auto map = (*gt)->map(3, std::vector<GrantRef>{ref}, true);
+    REQUIRE(map);
+    pages->reset();  // unshare while mapped: deferred, the mapping stays valid
+    static_cast<uint8_t*>(map->addr())[0] = 1;
+    // A new mapping of the ref still works until the first one goes...
+    std::vector<uint8_t> buf(16);
+    CopySegment s{};
+    s.src = CopySide{true, nullptr, ref, 0, 3};
+    s.dst.virt = buf.data();
+    s.len = 16;
+    REQUIRE((*gt)->copy({&s, 1}));
+    CHECK(s.status == GNTST_okay);
+    map->reset();
+    // ...and once unmapped, the deferred end of access completes.
+    REQUIRE((*gt)->copy({&s, 1}));
+    CHECK(s.status == GNTST_general_error);
+}
+
+TEST_CASE("sim event channels: masking, unbound ports, bad ports, destroyed peers") {
+    xt::SimDaemon sim;
+    sim.create_domain(3);
+    auto guest = sim.platform(3);
+    auto dom0 = sim.platform(0);
+    auto gev = guest->open_evtchn();
+    auto dev = dom0->open_evtchn();
+    REQUIRE(gev);
+    REQUIRE(dev);
+    auto gport = (*gev)->alloc_unbound(0);
+    REQUIRE(gport);
+    CHECK((*gev)->notify(*gport));  // unbound: swallowed
+    CHECK_FALSE((*gev)->notify(*gport + 100));
+    CHECK_FALSE((*dev)->bind_interdomain(3, *gport + 100));
+    CHECK_FALSE((*dev)->bind_interdomain(77, *gport));
+    auto dport = (*dev)->bind_interdomain(3, *gport);
+    REQUIRE(dport);
+    CHECK_FALSE((*dev)->bind_interdomain(3, *gport));  // already bound
+    REQUIRE(wait_port(**dev) == *dport);
+    REQUIRE((*dev)->unmask(*dport));
+    // The guest's cached binding refreshes: its notify reaches dom0.
+    REQUIRE((*gev)->notify(*gport));
+    REQUIRE(wait_port(**dev) == *dport);
+    // Masked: further notifies are held, one event after unmask.
+    REQUIRE((*gev)->notify(*gport));
+    REQUIRE((*gev)->notify(*gport));
+    CHECK_FALSE(*(*dev)->pending());
+    REQUIRE((*dev)->unmask(*dport));
+    CHECK(wait_port(**dev) == *dport);
+    CHECK_FALSE(*(*dev)->pending());
+    REQUIRE((*dev)->unmask(*dport));
+    // Destroying the guest wakes dom0's port.
+    sim.destroy_domain(3);
+    CHECK(wait_port(**dev) == *dport);
+    CHECK((*dev)->notify(*dport));  // now unbound: swallowed
+}
