@@ -182,6 +182,16 @@ XsResult<std::string> Store::canonical(const Conn& c, std::string_view path) con
     return abs;
 }
 
+XsResult<Store::Target> Store::target(ConnId cid, TxId txid, std::string_view path) {
+    auto c = conn(cid);
+    if (!c) return err(c.error());
+    auto tx = tx_for(cid, txid);
+    if (!tx) return err(tx.error());
+    auto name = canonical(**c, path);
+    if (!name) return err(name.error());
+    return Target{*c, *tx, std::move(*name)};
+}
+
 // perm_for_conn(): dom0 and the owner get everything; then the first ACL
 // entry naming the caller; then the node's default (its first entry).
 uint8_t Store::access_for(const Conn& c, const std::vector<Perm>& perms) const {
@@ -306,10 +316,10 @@ void Store::fire(const Change& ch) {
     std::vector<Watch> watches = watches_;
     for (const Watch& w : watches) {
         if (w.node.starts_with('@')) continue;
-        if (is_child(ch.path, w.node) && can_read_for_watch(w, ch.path, ch.perms)) {
-            deliver(w, ch.path);
-        }
-        if (!ch.removed_subtree) continue;
+        // watch_permitted(): readable under the new perms or, for SET_PERMS, the old.
+        bool may_read = can_read_for_watch(w, ch.path, ch.perms) ||
+                        (!ch.old_perms.empty() && can_read_for_watch(w, ch.path, ch.old_perms));
+        if (is_child(ch.path, w.node) && may_read) deliver(w, ch.path);
         for (const auto& [path, perms] : ch.removed) {
             if (path == w.node && can_read_for_watch(w, path, perms)) deliver(w, path);
         }
@@ -335,42 +345,38 @@ void Store::fire_special(std::string_view node) {
     auto var = std::move(var##_r.value())
 
 XsResult<std::string> Store::read(ConnId cid, TxId txid, std::string_view path) {
-    XS_TRY(c, conn(cid));
-    XS_TRY(tx, tx_for(cid, txid));
-    XS_TRY(name, canonical(*c, path));
+    XS_TRY(t, target(cid, txid, path));
+    auto& [c, tx, name] = t;
     View v(*this, tx);
     XS_TRY(n, get(v, *c, name, kRead));
     return n->value;
 }
 
 XsResult<void> Store::write(ConnId cid, TxId txid, std::string_view path, std::string_view value) {
-    XS_TRY(c, conn(cid));
-    XS_TRY(tx, tx_for(cid, txid));
-    XS_TRY(name, canonical(*c, path));
+    XS_TRY(t, target(cid, txid, path));
+    auto& [c, tx, name] = t;
     View v(*this, tx);
     if (auto r = create(v, *c, name, value, true); !r) return r;
-    finish(v, Change{name, v.find(name)->perms, false, {}});
+    finish(v, Change{name, v.find(name)->perms, {}, {}});
     return ok();
 }
 
 XsResult<void> Store::mkdir(ConnId cid, TxId txid, std::string_view path) {
-    XS_TRY(c, conn(cid));
-    XS_TRY(tx, tx_for(cid, txid));
-    XS_TRY(name, canonical(*c, path));
+    XS_TRY(t, target(cid, txid, path));
+    auto& [c, tx, name] = t;
     View v(*this, tx);
     if (const Node* n = v.find(name)) {
         // do_mkdir(): an existing node is fine, if the caller could write it.
         return (access_for(*c, n->perms) & kWrite) ? ok() : err(EACCES);
     }
     if (auto r = create(v, *c, name, "", false); !r) return r;
-    finish(v, Change{name, v.find(name)->perms, false, {}});
+    finish(v, Change{name, v.find(name)->perms, {}, {}});
     return ok();
 }
 
 XsResult<void> Store::rm(ConnId cid, TxId txid, std::string_view path) {
-    XS_TRY(c, conn(cid));
-    XS_TRY(tx, tx_for(cid, txid));
-    XS_TRY(name, canonical(*c, path));
+    XS_TRY(t, target(cid, txid, path));
+    auto& [c, tx, name] = t;
     View v(*this, tx);
     auto node = get(v, *c, name, kWrite);
     if (!node) {
@@ -385,7 +391,7 @@ XsResult<void> Store::rm(ConnId cid, TxId txid, std::string_view path) {
 
 // rm_node(): the whole subtree goes, whatever its descendants' permissions.
 void Store::remove_subtree(View& v, const std::string& name) {
-    Change ch{name, v.find(name)->perms, true, {}};
+    Change ch{name, v.find(name)->perms, {}, {}};
     std::vector<std::string> todo{name};
     while (!todo.empty()) {
         std::string p = std::move(todo.back());
@@ -406,9 +412,8 @@ void Store::remove_subtree(View& v, const std::string& name) {
 
 XsResult<std::pair<uint64_t, std::vector<std::string>>> Store::directory_gen(
     ConnId cid, TxId txid, std::string_view path) {
-    XS_TRY(c, conn(cid));
-    XS_TRY(tx, tx_for(cid, txid));
-    XS_TRY(name, canonical(*c, path));
+    XS_TRY(t, target(cid, txid, path));
+    auto& [c, tx, name] = t;
     View v(*this, tx);
     XS_TRY(n, get(v, *c, name, kRead));
     return std::pair{n->gen, std::vector<std::string>(n->children.begin(), n->children.end())};
@@ -420,9 +425,8 @@ XsResult<std::vector<std::string>> Store::directory(ConnId cid, TxId txid, std::
 }
 
 XsResult<std::vector<Perm>> Store::get_perms(ConnId cid, TxId txid, std::string_view path) {
-    XS_TRY(c, conn(cid));
-    XS_TRY(tx, tx_for(cid, txid));
-    XS_TRY(name, canonical(*c, path));
+    XS_TRY(t, target(cid, txid, path));
+    auto& [c, tx, name] = t;
     View v(*this, tx);
     XS_TRY(n, get(v, *c, name, kRead));
     return n->perms;
@@ -431,12 +435,13 @@ XsResult<std::vector<Perm>> Store::get_perms(ConnId cid, TxId txid, std::string_
 // do_set_perms(): the owner (or dom0) may; only dom0 may give a node away.
 XsResult<void> Store::set_perms(ConnId cid, TxId txid, std::string_view path,
                                 std::vector<Perm> perms) {
+    // The list is checked before the path, as do_set_perms() does.
     XS_TRY(c, conn(cid));
-    XS_TRY(tx, tx_for(cid, txid));
     if (perms.empty()) return err(EINVAL);
     if (!c->priv && perms.size() > limits_.perms_per_node) return err(ENOSPC);
-    XS_TRY(name, canonical(*c, path));
-    View v(*this, tx);
+    XS_TRY(t, target(cid, txid, path));
+    const std::string& name = t.name;
+    View v(*this, t.tx);
     XS_TRY(n, get(v, *c, name, kWrite));
     if (!c->priv && n->perms[0].dom != c->dom) return err(EACCES);
     if (!c->priv && perms[0].dom != n->perms[0].dom) return err(EPERM);
@@ -445,9 +450,8 @@ XsResult<void> Store::set_perms(ConnId cid, TxId txid, std::string_view path,
     copy.perms = std::move(perms);
     if (over_size(*c, copy)) return err(ENOSPC);
     v.put(name, std::move(copy));
-    // Whoever could read the node before or after hears of the change.
-    finish(v, Change{name, old, false, {}});
-    if (old != v.find(name)->perms) finish(v, Change{name, v.find(name)->perms, false, {}});
+    // Whoever could read the node before or after hears of the change, once.
+    finish(v, Change{name, v.find(name)->perms, std::move(old), {}});
     return ok();
 }
 

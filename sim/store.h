@@ -119,9 +119,10 @@ class Store {
     };
     struct Change {
         std::string path;
-        std::vector<Perm> perms;  // the node's perms when it changed
-        bool removed_subtree;     // an rm: descendants' exact watches fire too
-        std::vector<std::pair<std::string, std::vector<Perm>>> removed;  // those descendants
+        std::vector<Perm> perms;      // the node's perms when it changed
+        std::vector<Perm> old_perms;  // SET_PERMS: the perms before (empty otherwise)
+        // An rm: the removed nodes, whose exact watches fire too.
+        std::vector<std::pair<std::string, std::vector<Perm>>> removed;
     };
     struct Tx {
         ConnId conn;
@@ -136,6 +137,14 @@ class Store {
 
     XsResult<const Conn*> conn(ConnId c) const;
     XsResult<Tx*> tx_for(ConnId c, TxId tx);
+    // What every path operation starts from: the caller, its transaction
+    // (nullptr for none) and the canonical path.
+    struct Target {
+        const Conn* conn;
+        Tx* tx;
+        std::string name;
+    };
+    XsResult<Target> target(ConnId c, TxId tx, std::string_view path);
     XsResult<std::string> canonical(const Conn& conn, std::string_view path) const;
     uint8_t access_for(const Conn& conn, const std::vector<Perm>& perms) const;
     int errno_from_parents(View& v, const Conn& conn, const std::string& path, int err);

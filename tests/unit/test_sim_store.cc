@@ -2,6 +2,7 @@
 // the wire protocol, checked against the behaviour of Xen's C xenstored.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -119,6 +120,19 @@ TEST_CASE("store: watches fire on the node and beneath it, relative stays relati
     REQUIRE(s.write(kGuest, 0, "data/z", "1"));
     for (const auto& e : f.events)
         CHECK(e.conn != kOther);
+    // SET_PERMS fires once, for whoever could read the node before or after.
+    REQUIRE(s.watch(kDom0, "/local/domain/5/data/z", "perms"));
+    f.events.clear();
+    REQUIRE(s.set_perms(kGuest, 0, "data/z", {{5, XsPerm::none}, {7, XsPerm::read}}));
+    auto heard = [&](ConnId c) {
+        return std::count_if(f.events.begin(), f.events.end(),
+                             [&](auto& e) { return e.conn == c; });
+    };
+    CHECK(heard(kDom0) == 1);
+    CHECK(heard(kOther) == 1);  // may read under the new perms
+    f.events.clear();
+    REQUIRE(s.set_perms(kGuest, 0, "data/z", {{5, XsPerm::none}}));
+    CHECK(heard(kOther) == 1);  // could read under the old ones
     CHECK(s.unwatch(kGuest, "data", "tok"));
     CHECK(f.error_of(s.unwatch(kGuest, "data", "tok")) == ENOENT);
 }
