@@ -33,8 +33,7 @@ int error(const std::string& message) {
 }
 
 Status require_running(const std::string& dir) {
-    if (access(simproto::platform_socket(dir, 0).c_str(), F_OK) != 0 ||
-        !sim_client::SimConn::open(dir, 0)) {
+    if (!sim_client::SimConn::open(dir, 0)) {
         return fail(
             0, fmt::format("xnet-sim is not running in {} (start it with 'xnet-sim start')", dir));
     }

@@ -58,10 +58,11 @@ class Daemon {
           xs_(store_, [this](ConnId c, std::string bytes) { queue(c, std::move(bytes)); }) {}
 
     Status start() {
-        auto hv = Hypervisor::create([this](DomId d) { domain_gone(d); });
+        auto hv = Hypervisor::create(
+            {[this](DomId d) { return listen_for(d); }, [this](DomId d) { domain_gone(d); }});
         if (!hv) return Unexpected{hv.error()};
         hv_ = std::make_unique<Hypervisor>(std::move(*hv));
-        if (auto r = add_domain(0); !r) return r;
+        if (auto r = hv_->create_domain(0); !r) return r;
         // What xen-init-dom0 writes for the control domain.
         store_.connect(kToolstack, 0, true);
         (void)store_.write(kToolstack, 0, "/local/domain/0/name", "Domain-0");
@@ -89,12 +90,8 @@ class Daemon {
         std::string out;  // xenstore bytes not yet written
     };
 
-    Status add_domain(DomId dom) {
-        if (dom != 0) {
-            if (auto r = hv_->create_domain(dom); !r) return r;
-        } else if (!hv_->exists(0)) {
-            if (auto r = hv_->create_domain(0); !r) return r;
-        }
+    // A new domain's two sockets.
+    Status listen_for(DomId dom) {
         std::error_code ec;
         fs::create_directories(domain_dir(dir_, dom), ec);
         if (ec) return fail(ec.value(), "creating " + domain_dir(dir_, dom));
@@ -116,7 +113,6 @@ class Daemon {
         }
         std::error_code ec;
         fs::remove_all(domain_dir(dir_, dom), ec);
-        store_.connect(kToolstack, 0, true);
         (void)store_.release(kToolstack, dom);
     }
 
@@ -178,9 +174,6 @@ class Daemon {
         if (size_t(n) < offsetof(Request, refs) || req.count > kMaxBatch ||
             size_t(n) < offsetof(Request, refs) + req.count * sizeof(uint32_t)) {
             rep.status = -EINVAL;
-        } else if (req.op == Op::domain_create && c.dom == 0) {
-            auto r = add_domain(req.a);
-            rep.status = r ? 0 : -r.error().code;
         } else {
             rep = hv_->handle(id, c.dom, req, fds);
         }
@@ -277,6 +270,28 @@ Status run_daemon(const DaemonOptions& opts) {
     auto r = d.loop();
     d.remove_sockets();
     return r;
+}
+
+}  // namespace xnet::sim
+
+namespace xnet::sim {
+
+Result<pid_t> spawn_daemon(const std::string& dir) {
+    int ready[2];
+    if (pipe(ready) != 0) return fail(errno, "creating a pipe for the daemon");
+    pid_t pid = fork();
+    if (pid < 0) return fail(errno, "forking the daemon");
+    if (pid == 0) {
+        close(ready[0]);
+        auto r = run_daemon({dir, ready[1]});
+        _exit(r ? 0 : 1);
+    }
+    close(ready[1]);
+    char ok = 0;
+    bool started = read(ready[0], &ok, 1) == 1;
+    close(ready[0]);
+    if (!started) return fail(0, "the daemon did not start in " + dir);
+    return pid;
 }
 
 }  // namespace xnet::sim

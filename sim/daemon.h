@@ -3,7 +3,9 @@
 // (grants and event channels, connection = handle).
 #pragma once
 
+#include <sys/types.h>
 #include <memory>
+
 #include <string>
 
 #include "xnet/error.h"
@@ -17,5 +19,9 @@ struct DaemonOptions {
 
 // Runs until SIGTERM or SIGINT; returns the error that stopped it, if any.
 Status run_daemon(const DaemonOptions& opts);
+
+// Forks a daemon serving DIR and returns its pid once its sockets accept
+// connections (for tests and benchmarks; SIGTERM stops it).
+Result<pid_t> spawn_daemon(const std::string& dir);
 
 }  // namespace xnet::sim

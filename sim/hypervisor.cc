@@ -55,9 +55,9 @@ void kick(const UniqueFd& efd) {
 
 }  // namespace
 
-Result<Hypervisor> Hypervisor::create(OnDestroy on_destroy) {
+Result<Hypervisor> Hypervisor::create(Hooks hooks) {
     Hypervisor h;
-    h.on_destroy_ = std::move(on_destroy);
+    h.hooks_ = std::move(hooks);
     auto fd = make_shm("xnet-sim-domains", kMaxDomains * 4);
     if (!fd) return Unexpected{fd.error()};
     auto p = map_shm<uint32_t>(fd->get(), kMaxDomains * 4, "the domain table");
@@ -69,12 +69,19 @@ Result<Hypervisor> Hypervisor::create(OnDestroy on_destroy) {
 
 Hypervisor::~Hypervisor() {
     if (!domains_fd_) return;  // moved from
-    for (auto& [id, d] : domains_) {
-        munmap(d.entries, kGrantEntries * sizeof(grant_entry_v1));
-        munmap(d.active, kGrantEntries * sizeof(ActiveEntry));
-        munmap(d.gen, kMaxPorts * 4);
-    }
+    for (auto& [id, d] : domains_)
+        unmap_shared(d);
     munmap(epochs_, kMaxDomains * 4);
+}
+
+// The daemon's own views of a domain's tables (the memory it never maps).
+void Hypervisor::unmap_shared(Domain& d) {
+    if (d.entries) munmap(d.entries, kGrantEntries * sizeof(grant_entry_v1));
+    if (d.active) munmap(d.active, kGrantEntries * sizeof(ActiveEntry));
+    if (d.gen) munmap(d.gen, kMaxPorts * 4);
+    d.entries = nullptr;
+    d.active = nullptr;
+    d.gen = nullptr;
 }
 
 std::vector<DomId> Hypervisor::domains() const {
@@ -105,20 +112,30 @@ Status Hypervisor::create_domain(DomId dom) {
     auto pe = map_shm<grant_entry_v1>(ent->get(), kGrantEntries * sizeof(grant_entry_v1), tag);
     auto pa = map_shm<ActiveEntry>(act->get(), kGrantEntries * sizeof(ActiveEntry), tag);
     auto pg = map_shm<uint32_t>(gen->get(), kMaxPorts * 4, tag);
-    if (!pe || !pa || !pg) return fail(ENOMEM, what);
+    d.entries = pe ? *pe : nullptr;
+    d.active = pa ? *pa : nullptr;
+    d.gen = pg ? *pg : nullptr;
+    if (!pe || !pa || !pg) {
+        unmap_shared(d);
+        return fail(ENOMEM, what);
+    }
     d.mem = std::move(*mem);
     d.entries_fd = std::move(*ent);
     d.active_fd = std::move(*act);
     d.gen_fd = std::move(*gen);
-    d.entries = *pe;
-    d.active = *pa;
-    d.gen = *pg;
     d.ref_used.assign(kGrantEntries, false);
     d.frame_used.assign(kMemPages, false);
     d.ports.resize(kMaxPorts);
     d.epoch = next_epoch_++;
-    publish(&epochs_[dom], d.epoch);
-    domains_.emplace(dom, std::move(d));
+    Domain& added = domains_.emplace(dom, std::move(d)).first->second;
+    if (hooks_.on_create) {
+        if (auto r = hooks_.on_create(dom); !r) {
+            unmap_shared(added);
+            domains_.erase(dom);
+            return r;
+        }
+    }
+    publish(&epochs_[dom], added.epoch);
     return {};
 }
 
@@ -139,11 +156,9 @@ Status Hypervisor::destroy_domain(DomId dom) {
             }
         }
     }
-    munmap(d->entries, kGrantEntries * sizeof(grant_entry_v1));
-    munmap(d->active, kGrantEntries * sizeof(ActiveEntry));
-    munmap(d->gen, kMaxPorts * 4);
+    unmap_shared(*d);
     domains_.erase(dom);
-    if (on_destroy_) on_destroy_(dom);
+    if (hooks_.on_destroy) hooks_.on_destroy(dom);
     return {};
 }
 

@@ -24,11 +24,15 @@ using HandleId = uint64_t;
 
 class Hypervisor {
   public:
-    // Called when a domain is destroyed, so its connections can be closed
-    // and xenstore can release it.
-    using OnDestroy = std::function<void(DomId)>;
+    // What the daemon attaches to a domain's life: on_create opens its
+    // sockets (a failure undoes the creation); on_destroy closes its
+    // connections and has xenstore release it.
+    struct Hooks {
+        std::function<Status(DomId)> on_create;
+        std::function<void(DomId)> on_destroy;
+    };
 
-    static Result<Hypervisor> create(OnDestroy on_destroy);
+    static Result<Hypervisor> create(Hooks hooks);
     Hypervisor(Hypervisor&&) = default;
     ~Hypervisor();
 
@@ -75,6 +79,7 @@ class Hypervisor {
 
     Hypervisor() = default;
     Domain* find(DomId dom);
+    static void unmap_shared(Domain& d);
     void bump(Domain& d, uint32_t port);
     void free_port(Domain& d, uint32_t port);
     void end_share(Domain& d, uint32_t ref);
@@ -90,7 +95,7 @@ class Hypervisor {
     simproto::Reply unbind(HandleId h, DomId dom, uint32_t port);
     simproto::Reply peer(HandleId h, DomId dom, uint32_t port, std::vector<int>& fds);
 
-    OnDestroy on_destroy_;
+    Hooks hooks_;
     UniqueFd domains_fd_;
     uint32_t* epochs_ = nullptr;
     uint32_t next_epoch_ = 1;

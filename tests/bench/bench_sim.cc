@@ -159,17 +159,7 @@ int main() {
     char tmpl[] = "/tmp/xnet-bench-sim.XXXXXX";
     if (!mkdtemp(tmpl)) die("mkdtemp");
     std::string dir = tmpl;
-    int ready[2];
-    if (pipe(ready) != 0) die("pipe");
-    pid_t daemon = fork();
-    if (daemon == 0) {
-        close(ready[0]);
-        auto r = sim::run_daemon({dir, ready[1]});
-        _exit(r ? 0 : 1);
-    }
-    close(ready[1]);
-    char ok;
-    if (read(ready[0], &ok, 1) != 1) die("the daemon did not start");
+    pid_t daemon = must(sim::spawn_daemon(dir));
     {
         auto c = must(sim_client::SimConn::open(dir, 0));
         auto r = must(c.call(simproto::Request{simproto::Op::domain_create, 3}));

@@ -18,19 +18,9 @@ SimDaemon::SimDaemon() {
     char tmpl[] = "/tmp/xnet-sim-test.XXXXXX";
     REQUIRE(mkdtemp(tmpl));
     dir_ = tmpl;
-    int ready[2];
-    REQUIRE(pipe(ready) == 0);
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-        close(ready[0]);
-        auto r = xnet::sim::run_daemon({dir_, ready[1]});
-        _exit(r ? 0 : 1);
-    }
-    close(ready[1]);
-    char ok = 0;
-    REQUIRE(read(ready[0], &ok, 1) == 1);
-    close(ready[0]);
+    auto pid = xnet::sim::spawn_daemon(dir_);
+    REQUIRE(pid);
+    pid_ = *pid;
 }
 
 SimDaemon::~SimDaemon() {
@@ -42,20 +32,21 @@ SimDaemon::~SimDaemon() {
     std::filesystem::remove_all(dir_, ec);
 }
 
-void SimDaemon::create_domain(uint32_t dom) {
-    auto c = xnet::sim_client::SimConn::open(dir_, 0);
+// The toolstack's request for DOM, as dom0; it must succeed.
+static void toolstack(const std::string& dir, xnet::simproto::Op op, uint32_t dom) {
+    auto c = xnet::sim_client::SimConn::open(dir, 0);
     REQUIRE(c);
-    auto r = c->call(xnet::simproto::Request{xnet::simproto::Op::domain_create, dom});
+    auto r = c->call(xnet::simproto::Request{op, dom});
     REQUIRE(r);
     REQUIRE(r->status == 0);
 }
 
+void SimDaemon::create_domain(uint32_t dom) {
+    toolstack(dir_, xnet::simproto::Op::domain_create, dom);
+}
+
 void SimDaemon::destroy_domain(uint32_t dom) {
-    auto c = xnet::sim_client::SimConn::open(dir_, 0);
-    REQUIRE(c);
-    auto r = c->call(xnet::simproto::Request{xnet::simproto::Op::domain_destroy, dom});
-    REQUIRE(r);
-    REQUIRE(r->status == 0);
+    toolstack(dir_, xnet::simproto::Op::domain_destroy, dom);
 }
 
 std::unique_ptr<xnet::Platform> SimDaemon::platform(uint32_t dom) {
