@@ -193,10 +193,12 @@ TEST_CASE("sim event channels: masking, unbound ports, bad ports, destroyed peer
     auto dport = (*dev)->bind_interdomain(3, *gport);
     REQUIRE(dport);
     CHECK_FALSE((*dev)->bind_interdomain(3, *gport));  // already bound
-    REQUIRE(wait_port(**dev) == *dport);
-    REQUIRE((*dev)->unmask(*dport));
-    // The guest's cached binding refreshes: its notify reaches dom0.
+    REQUIRE(wait_port(**dev) == *dport);               // pending from the bind, now masked
+    // The guest's cached binding refreshes: its notify reaches dom0, and is
+    // held while the port is masked.
     REQUIRE((*gev)->notify(*gport));
+    CHECK_FALSE(*(*dev)->pending());
+    REQUIRE((*dev)->unmask(*dport));
     REQUIRE(wait_port(**dev) == *dport);
     // Masked: further notifies are held, one event after unmask.
     REQUIRE((*gev)->notify(*gport));
