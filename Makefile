@@ -109,20 +109,22 @@ bench: deps
 	@scripts/run-bench build bench-results.txt
 
 # --- fuzzing (clang's libFuzzer) -----------------------------------------
-# Every tests/fuzz/fuzz_*.cc is a target; its seed corpus is generated from
-# the unit tests' frame catalogue; findings go to fuzz-corpus/ (ignored).
+# Every tests/fuzz/fuzz_*.cc is a target, built with the library and the
+# sim's store sources; make_seeds writes each one's starting corpus
+# (build-fuzz/seeds/NAME); findings go to fuzz-corpus/ (ignored).
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.cc))
 FUZZERS := $(FUZZ_SRCS:tests/fuzz/%.cc=build-fuzz/%)
-FUZZ_FLAGS := -std=c++20 -O1 -g -Wall -Wextra -Werror -Icommon/include \
+FUZZ_FLAGS := -std=c++20 -O1 -g -Wall -Wextra -Werror -Icommon/include -I. \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_DEPS := $(LIB_SRCS) $(wildcard common/*.h common/include/xnet/*.h)
+FUZZ_DEPS := $(LIB_SRCS) $(SIMLIB_SRCS) $(wildcard common/*.h common/include/xnet/*.h \
+	common/include/xnet/platform/*.h common/platform/*.h sim/*.h)
 
 .PHONY: fuzz fuzzers
 fuzzers: $(FUZZERS) build-fuzz/make_seeds
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.cc $(FUZZ_DEPS)
 	@mkdir -p $(@D)
-	clang++ $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) -lfmt
+	clang++ $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(SIMLIB_SRCS) $(XNET_LDLIBS)
 
 build-fuzz/make_seeds: tests/fuzz/make_seeds.cc tests/unit/frames.cc tests/unit/frames.h
 	@mkdir -p $(@D)
@@ -130,11 +132,12 @@ build-fuzz/make_seeds: tests/fuzz/make_seeds.cc tests/unit/frames.cc tests/unit/
 
 fuzz: deps
 	@$(MAKE) --no-print-directory fuzzers
-	@mkdir -p build-fuzz/seeds && build-fuzz/make_seeds build-fuzz/seeds
+	@rm -rf build-fuzz/seeds && build-fuzz/make_seeds build-fuzz/seeds
 	@for f in $(FUZZERS); do \
-		corpus=fuzz-corpus/$$(basename $$f); mkdir -p $$corpus; \
+		name=$$(basename $$f); corpus=fuzz-corpus/$$name; mkdir -p $$corpus; \
 		echo "fuzzing $$f for $(FUZZ_SECONDS) s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$corpus build-fuzz/seeds \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$corpus \
+			build-fuzz/seeds/$${name#fuzz_} \
 			|| exit 1; \
 	done
 

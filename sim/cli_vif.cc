@@ -108,10 +108,21 @@ Status write_device(const XenStore& xs, const Vif& v) {
     });
 }
 
+// libxl__xs_path_cleanup: removes PATH, then each parent left empty.
+void path_cleanup(const XenStore& xs, std::string path) {
+    (void)xs.rm(path);
+    for (auto slash = path.rfind('/'); slash != std::string::npos && slash > 0;
+         slash = path.rfind('/')) {
+        path.resize(slash);
+        auto children = xs.directory(path);
+        if (!children || !children->empty() || !xs.rm(path)) break;
+    }
+}
+
 void remove_device(const XenStore& xs, const Vif& v) {
-    (void)xs.rm(v.fe());
-    (void)xs.rm(v.be());
-    (void)xs.rm(v.libxl());
+    path_cleanup(xs, v.fe());
+    path_cleanup(xs, v.be());
+    path_cleanup(xs, v.libxl());
 }
 
 int vif_add(const std::string& dir, const Args& args) {

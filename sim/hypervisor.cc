@@ -77,7 +77,7 @@ Hypervisor::~Hypervisor() {
 // The daemon's own views of a domain's tables (the memory it never maps).
 void Hypervisor::unmap_shared(Domain& d) {
     if (d.entries) munmap(d.entries, kGrantEntries * sizeof(grant_entry_v1));
-    if (d.active) munmap(d.active, kGrantEntries * sizeof(ActiveEntry));
+    if (d.active) munmap(d.active, sizeof(ActiveTable));
     if (d.gen) munmap(d.gen, kMaxPorts * 4);
     d.entries = nullptr;
     d.active = nullptr;
@@ -104,13 +104,13 @@ Status Hypervisor::create_domain(DomId dom) {
     std::string tag = fmt::format("xnet-sim-dom{}", dom);
     auto mem = make_shm(tag + "-memory", size_t(kMemPages) * kPageBytes);
     auto ent = make_shm(tag + "-grants", kGrantEntries * sizeof(grant_entry_v1));
-    auto act = make_shm(tag + "-active", kGrantEntries * sizeof(ActiveEntry));
+    auto act = make_shm(tag + "-active", sizeof(ActiveTable));
     auto gen = make_shm(tag + "-evtchn", kMaxPorts * 4);
     for (auto* r : {&mem, &ent, &act, &gen}) {
         if (!*r) return Unexpected{r->error()};
     }
     auto pe = map_shm<grant_entry_v1>(ent->get(), kGrantEntries * sizeof(grant_entry_v1), tag);
-    auto pa = map_shm<ActiveEntry>(act->get(), kGrantEntries * sizeof(ActiveEntry), tag);
+    auto pa = map_shm<ActiveTable>(act->get(), sizeof(ActiveTable), tag);
     auto pg = map_shm<uint32_t>(gen->get(), kMaxPorts * 4, tag);
     d.entries = pe ? *pe : nullptr;
     d.active = pa ? *pa : nullptr;
@@ -299,14 +299,14 @@ void Hypervisor::retry_deferred() {
 Reply Hypervisor::map(HandleId h, DomId dom, const Request& req) {
     Domain* g = find(req.a);
     if (!g) return status(GNTST_bad_domain);
-    simgrant::Table t{g->entries, g->active};
+    simgrant::LockedTable t({g->entries, g->active});
     bool write = req.b != 0;
     Reply r;
     for (uint32_t i = 0; i < req.count; ++i) {
-        int16_t st = simgrant::acquire(t, req.refs[i], uint16_t(dom), write, &r.frames[i]);
+        int16_t st = t.acquire(req.refs[i], uint16_t(dom), write, &r.frames[i]);
         if (st != GNTST_okay) {
             for (uint32_t j = 0; j < i; ++j)
-                simgrant::release(t, req.refs[j], write);
+                t.release(req.refs[j], write);
             r.status = st;
             r.a = req.refs[i];
             return r;
@@ -327,8 +327,9 @@ Reply Hypervisor::unmap(HandleId h, const Request& req) {
         });
         if (it == pins.end()) continue;
         Domain* g = find(it->granter);
-        if (g && g->epoch == it->epoch)
-            simgrant::release({g->entries, g->active}, it->ref, it->write);
+        if (g && g->epoch == it->epoch) {
+            simgrant::LockedTable({g->entries, g->active}).release(it->ref, it->write);
+        }
         pins.erase(it);
     }
     retry_deferred();
@@ -430,8 +431,9 @@ void Hypervisor::close_handle(HandleId h) {
     if (auto it = pins_.find(h); it != pins_.end()) {
         for (const Pin& pin : it->second) {
             Domain* g = find(pin.granter);
-            if (g && g->epoch == pin.epoch)
-                simgrant::release({g->entries, g->active}, pin.ref, pin.write);
+            if (g && g->epoch == pin.epoch) {
+                simgrant::LockedTable({g->entries, g->active}).release(pin.ref, pin.write);
+            }
         }
         pins_.erase(it);
     }

@@ -62,7 +62,7 @@ class Hypervisor {
         uint32_t epoch = 0;
         UniqueFd mem, entries_fd, active_fd, gen_fd;
         grant_entry_v1* entries = nullptr;
-        simproto::ActiveEntry* active = nullptr;
+        simproto::ActiveTable* active = nullptr;
         uint32_t* gen = nullptr;
         std::vector<bool> ref_used, frame_used;
         std::vector<Port> ports;

@@ -153,6 +153,9 @@ void Store::connect(ConnId conn, DomId dom, bool privileged) {
 
 void Store::disconnect(ConnId conn) {
     reset_watches(conn);
+    // Its transactions end uncommitted, as xenstored frees them with the
+    // connection.
+    std::erase_if(txs_, [conn](const auto& kv) { return kv.second.conn == conn; });
     conns_.erase(conn);
 }
 

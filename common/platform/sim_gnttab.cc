@@ -7,9 +7,14 @@
 // the daemon would (xnet/sim_grant.h).
 #include <sys/mman.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include <fmt/format.h>
 #include <xen/grant_table.h>
@@ -29,12 +34,14 @@ struct DomainView {
     UniqueFd mem_fd;
     ShmMap mem, entries, active;
     simgrant::Table table() const {
-        return {entries.as<grant_entry_v1>(), active.as<ActiveEntry>()};
+        return {entries.as<grant_entry_v1>(), active.as<ActiveTable>()};
     }
     uint8_t* page(uint32_t frame) const { return mem.as<uint8_t>() + size_t(frame) * kPageSize; }
 };
 
-// Fetches and caches the views of domains, revalidated by epoch.
+// Fetches and caches the views of domains, revalidated by epoch. A view
+// replaced because its domain was re-created stays mapped until
+// end_batch(), so pins taken through it can still be dropped.
 class DomainCache {
   public:
     explicit DomainCache(SimConn& conn) : conn_(conn) {}
@@ -46,15 +53,25 @@ class DomainCache {
             *status = GNTST_bad_domain;
             return nullptr;
         }
-        auto it = views_.find(dom);
-        if (it != views_.end() && it->second.epoch == epoch) return &it->second;
-        auto v = fetch(dom);
-        if (!v) {
-            *status = GNTST_bad_domain;
-            return nullptr;
+        // A batch mostly names one domain: the last one found is checked
+        // first.
+        if (last_ && last_dom_ == dom && last_->epoch == epoch) return last_;
+        auto& slot = views_[dom];
+        if (!slot || slot->epoch != epoch) {
+            auto v = fetch(dom);
+            if (!v) {
+                *status = GNTST_bad_domain;
+                return nullptr;
+            }
+            if (slot) retired_.push_back(std::move(slot));
+            slot = std::make_unique<DomainView>(std::move(*v));
         }
-        return &(views_[dom] = std::move(*v));
+        last_dom_ = dom;
+        last_ = slot.get();
+        return last_;
     }
+
+    void end_batch() { retired_.clear(); }
 
   private:
     Result<DomainView> fetch(DomId dom) {
@@ -68,8 +85,7 @@ class DomainCache {
         auto mem = ShmMap::map(fds[0].get(), size_t(kMemPages) * kPageSize, true, "domain memory");
         auto ent =
             ShmMap::map(fds[1].get(), kGrantEntries * sizeof(grant_entry_v1), true, "grant table");
-        auto act =
-            ShmMap::map(fds[2].get(), kGrantEntries * sizeof(ActiveEntry), true, "active grants");
+        auto act = ShmMap::map(fds[2].get(), sizeof(ActiveTable), true, "active grants");
         if (!mem) return Unexpected{mem.error()};
         if (!ent) return Unexpected{ent.error()};
         if (!act) return Unexpected{act.error()};
@@ -81,7 +97,10 @@ class DomainCache {
     }
 
     SimConn& conn_;
-    std::unordered_map<DomId, DomainView> views_;
+    std::unordered_map<DomId, std::unique_ptr<DomainView>> views_;
+    std::vector<std::unique_ptr<DomainView>> retired_;
+    DomId last_dom_ = 0;
+    DomainView* last_ = nullptr;
 };
 
 // Maps FRAMES of the memory in MEM_FD contiguously: a reserved range, then
@@ -134,9 +153,19 @@ class SimGrantTable final : public GrantTable {
         return GrantMapping(this, *addr, dom, {refs.begin(), refs.end()}, writable);
     }
 
+    // gnttab_copy(), a chunk of segments at a time: every side is claimed
+    // (checked and pinned), then the data moves in segment order, then the
+    // pins drop. Claiming and releasing a chunk's sides on one domain takes
+    // that domain's table lock once, and the locked instructions are not
+    // interleaved with page copies, whose stores each would wait behind.
     Status copy(std::span<CopySegment> segs) override {
-        for (CopySegment& s : segs)
-            s.status = copy_one(s);
+        while (!segs.empty()) {
+            Chunk chunk(cache_, segs.first(std::min(segs.size(), kCopyChunk)));
+            segs = segs.subspan(chunk.segs.size());
+            chunk.claim(uint16_t(conn_.dom()));
+            chunk.move_data();
+        }
+        cache_.end_batch();
         return {};
     }
 
@@ -147,52 +176,109 @@ class SimGrantTable final : public GrantTable {
     }
 
   private:
-    // A pinned side of a copy, released on scope exit.
-    struct Side {
-        simgrant::Table table{};
-        uint32_t ref = 0;
-        bool pinned = false, write = false;
-        uint8_t* ptr = nullptr;
-        Side() = default;
-        Side(const Side&) = delete;
-        Side& operator=(const Side&) = delete;
-        ~Side() {
-            if (pinned) simgrant::release(table, ref, write);
+    static constexpr size_t kCopyChunk = 32;
+
+    // Holds the table lock of one domain at a time, switching as
+    // consecutive pins name different domains.
+    class TableLock {
+      public:
+        simgrant::LockedTable& on(DomId dom, DomainView* v) {
+            if (v != view_) {
+                held_.reset();
+                held_.emplace(v->table());
+                view_ = v;
+                dom_ = dom;
+            }
+            return *held_;
         }
+        // The view whose lock is held if it is DOM's, else nullptr.
+        DomainView* view(DomId dom) const { return view_ && dom_ == dom ? view_ : nullptr; }
+        void reset() {
+            held_.reset();
+            view_ = nullptr;
+        }
+
+      private:
+        DomainView* view_ = nullptr;
+        DomId dom_ = 0;
+        std::optional<simgrant::LockedTable> held_;
     };
 
-    int16_t claim(const CopySide& c, bool write, Side& out) {
-        if (!c.foreign) {
-            out.ptr = static_cast<uint8_t*>(c.virt);
+    // A foreign page pinned for a copy.
+    struct Pin {
+        DomainView* view;
+        DomId dom;
+        uint32_t ref;
+        bool write;
+    };
+
+    // The segments of one chunk, where each one's data comes from and goes
+    // to, and the pins taken; the pins are dropped when the chunk goes.
+    struct Chunk {
+        Chunk(DomainCache& c, std::span<CopySegment> s) : cache(c), segs(s) {}
+        Chunk(const Chunk&) = delete;
+        Chunk& operator=(const Chunk&) = delete;
+        ~Chunk() {
+            TableLock lock;
+            for (size_t i = 0; i < npins; ++i)
+                lock.on(pins[i].dom, pins[i].view).release(pins[i].ref, pins[i].write);
+        }
+
+        // gnttab_copy_one()'s checks for every segment, setting its status:
+        // the sources are claimed, then the destinations, then the ranges
+        // are checked.
+        void claim(uint16_t self) {
+            TableLock lock;
+            for (size_t i = 0; i < segs.size(); ++i)
+                segs[i].status = claim_side(lock, segs[i].src, false, self, &from[i]);
+            for (size_t i = 0; i < segs.size(); ++i) {
+                CopySegment& s = segs[i];
+                if (s.status != GNTST_okay) continue;
+                s.status = claim_side(lock, s.dst, true, self, &to[i]);
+                if (s.status == GNTST_okay &&
+                    ((s.src.foreign && s.src.offset + s.len > kPageSize) ||
+                     (s.dst.foreign && s.dst.offset + s.len > kPageSize))) {
+                    s.status = GNTST_bad_copy_arg;
+                }
+            }
+        }
+
+        void move_data() const {
+            for (size_t i = 0; i < segs.size(); ++i) {
+                if (segs[i].status == GNTST_okay) std::memcpy(to[i], from[i], segs[i].len);
+            }
+        }
+
+        int16_t claim_side(TableLock& lock, const CopySide& c, bool write, uint16_t self,
+                           uint8_t** ptr) {
+            if (!c.foreign) {
+                *ptr = static_cast<uint8_t*>(c.virt);
+                return GNTST_okay;
+            }
+            int16_t st = GNTST_okay;
+            DomainView* v = lock.view(c.dom);  // checked when the lock was taken
+            if (!v) {
+                // get() may ask the daemon, which takes table locks too: no
+                // lock may be held while it waits.
+                lock.reset();
+                v = cache.get(c.dom, &st);
+                if (!v) return st;
+            }
+            uint32_t frame = 0;
+            st = lock.on(c.dom, v).acquire(c.ref, self, write, &frame);
+            if (st != GNTST_okay) return st;
+            pins[npins++] = Pin{v, c.dom, c.ref, write};
+            *ptr = v->page(frame) + c.offset;
             return GNTST_okay;
         }
-        int16_t st = GNTST_okay;
-        DomainView* v = cache_.get(c.dom, &st);
-        if (!v) return st;
-        uint32_t frame = 0;
-        st = simgrant::acquire(v->table(), c.ref, uint16_t(conn_.dom()), write, &frame);
-        if (st != GNTST_okay) return st;
-        out.table = v->table();
-        out.ref = c.ref;
-        out.pinned = true;
-        out.write = write;
-        out.ptr = v->page(frame) + c.offset;
-        return GNTST_okay;
-    }
 
-    // gnttab_copy_one(): claim the source, then the destination, then check
-    // the ranges; the pins drop when the sides go out of scope.
-    int16_t copy_one(const CopySegment& s) {
-        Side src, dst;
-        if (int16_t st = claim(s.src, false, src); st != GNTST_okay) return st;
-        if (int16_t st = claim(s.dst, true, dst); st != GNTST_okay) return st;
-        if ((s.src.foreign && s.src.offset + s.len > kPageSize) ||
-            (s.dst.foreign && s.dst.offset + s.len > kPageSize)) {
-            return GNTST_bad_copy_arg;
-        }
-        std::memcpy(dst.ptr, src.ptr, s.len);
-        return GNTST_okay;
-    }
+        DomainCache& cache;
+        std::span<CopySegment> segs;
+        // Filled by claim() for the segments it passes; read only for those.
+        std::array<uint8_t*, kCopyChunk> from, to;
+        std::array<Pin, 2 * kCopyChunk> pins;
+        size_t npins = 0;
+    };
 
     SimConn conn_;
     DomainCache cache_;

@@ -11,53 +11,21 @@ build=${1:-build}
 sim="$build/xnet-sim"
 dir=$(mktemp -d /tmp/xnet-sim-clients.XXXXXX)
 export XNET_SIM_DIR="$dir"
-passed=0
-failed=0
 
 cleanup() {
     "$sim" stop >/dev/null 2>&1
     rm -rf "$dir"
 }
 trap cleanup EXIT
-
-check() {  # check NAME CMD... : CMD must succeed
-    local name=$1
-    shift
-    if "$@" >/dev/null 2>&1; then
-        echo "ok    $name"
-        passed=$((passed + 1))
-    else
-        echo "FAIL  $name"
-        failed=$((failed + 1))
-    fi
-}
-
-# as DOMID CMD...: run CMD acting as that domain
-as() {
-    local dom=$1
-    shift
-    (eval "$("$sim" env "$dom")" && "$@")
-}
-
-equals() {  # equals EXPECTED CMD...
-    local want=$1
-    shift
-    [[ "$("$@" 2>&1)" == "$want" ]]
-}
-
-fails_with() {  # fails_with TEXT CMD...: CMD fails and says TEXT
-    local text=$1 out
-    shift
-    if out=$("$@" 2>&1); then return 1; fi
-    [[ "$out" == *"$text"* ]]
-}
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 pyxs() {  # pyxs DOMID PYTHON: run with c = a connected pyxs Client
     as "$1" /usr/bin/python3 -c "
 import os, sys
 from pyxs import Client, PyXSError
 with Client(unix_socket_path=os.environ['XENSTORED_PATH']) as c:
-$(sed 's/^/    /' <<<"$2")
+    ${2//$'\n'/$'\n    '}
 "
 }
 
@@ -121,5 +89,4 @@ check "stop again is fine" "$sim" stop
 check "no namespaces left" fails_with "" sh -c 'ip netns list | grep -q xnet-dom'
 check "no sockets left" fails_with "" test -e "$dir/dom0"
 
-echo "sim-clients: $passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+summary sim-clients

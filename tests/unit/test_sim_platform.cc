@@ -11,6 +11,7 @@
 #include <xen/grant_table.h>
 #include <xen/xen.h>
 
+#include "common/platform/sim_conn.h"
 #include "sim_fixture.h"
 
 using namespace xnet;
@@ -212,4 +213,144 @@ TEST_CASE("sim event channels: masking, unbound ports, bad ports, destroyed peer
     sim.destroy_domain(3);
     CHECK(wait_port(**dev) == *dport);
     CHECK((*dev)->notify(*dport));  // now unbound: swallowed
+}
+
+namespace {
+
+// A domain's grant table and active table, mapped the way a sim client
+// maps them, so a test can play a granter that breaks the rules.
+struct RawTables {
+    sim_client::ShmMap entries, active;
+    grant_entry_v1* entry(GrantRef r) const { return entries.as<grant_entry_v1>() + r; }
+    simproto::ActiveTable* table() const { return active.as<simproto::ActiveTable>(); }
+};
+
+RawTables raw_tables(const std::string& dir, DomId dom) {
+    auto c = sim_client::SimConn::open(dir, 0);
+    REQUIRE(c);
+    std::vector<UniqueFd> fds;
+    auto r = c->call(simproto::Request{simproto::Op::domain_fds, dom}, &fds);
+    REQUIRE(r);
+    REQUIRE(fds.size() == 3);
+    auto e = sim_client::ShmMap::map(fds[1].get(), simproto::kGrantEntries * sizeof(grant_entry_v1),
+                                     true, "grant table");
+    auto a = sim_client::ShmMap::map(fds[2].get(), sizeof(simproto::ActiveTable), true, "active");
+    REQUIRE(e);
+    REQUIRE(a);
+    return RawTables{std::move(*e), std::move(*a)};
+}
+
+// A sim with domain 3, its grant-share handle and dom0's grant table.
+struct Dom3Grants {
+    xt::SimDaemon sim;
+    std::unique_ptr<GrantShare> gs;
+    std::unique_ptr<GrantTable> gt;
+    Dom3Grants() {
+        sim.create_domain(3);
+        auto s = sim.platform(3)->open_gntshr();
+        auto t = sim.platform(0)->open_gnttab();
+        REQUIRE(s);
+        REQUIRE(t);
+        gs = std::move(*s);
+        gt = std::move(*t);
+    }
+};
+
+// Grant-copies the first byte of REF of DOM; the segment's status and the byte.
+std::pair<int16_t, char> first_byte(GrantTable& gt, DomId dom, GrantRef ref) {
+    char got = 0;
+    CopySegment s{};
+    s.src = CopySide{true, nullptr, ref, 0, dom};
+    s.dst.virt = &got;
+    s.len = 1;
+    REQUIRE(gt.copy({&s, 1}));
+    return {s.status, got};
+}
+
+}  // namespace
+
+TEST_CASE("sim grants: a batch across chunks, domains and failures drops every pin") {
+    xt::SimDaemon sim;
+    sim.create_domain(3);
+    sim.create_domain(4);
+    auto dom0 = sim.platform(0);
+    auto g3 = sim.platform(3)->open_gntshr();
+    auto g4 = sim.platform(4)->open_gntshr();
+    auto gt = dom0->open_gnttab();
+    REQUIRE(g3);
+    REQUIRE(g4);
+    REQUIRE(gt);
+    constexpr size_t kPages = 40;  // more than one chunk of the sim's copy
+    auto from3 = (*g3)->share(0, kPages, false);
+    auto into4 = (*g4)->share(0, kPages, true);
+    REQUIRE(from3);
+    REQUIRE(into4);
+    auto* src = static_cast<uint8_t*>(from3->addr());
+    for (size_t i = 0; i < kPages; ++i)
+        std::memset(src + i * kPageSize, int(i + 1), kPageSize);
+    // Page i of domain 3 goes to page i of domain 4, foreign to foreign;
+    // every seventh segment names a ref never granted, every eleventh
+    // overruns its page.
+    std::vector<CopySegment> segs(kPages);
+    for (size_t i = 0; i < kPages; ++i) {
+        auto ref = i % 7 == 3 ? GrantRef(9000) : from3->refs()[i];
+        segs[i].src = CopySide{true, nullptr, ref, 0, 3};
+        segs[i].dst = CopySide{true, nullptr, into4->refs()[i], uint16_t(i % 11 == 5 ? 100 : 0), 4};
+        segs[i].len = kPageSize;
+    }
+    REQUIRE((*gt)->copy(segs));
+    const auto* dst = static_cast<const uint8_t*>(into4->addr());
+    for (size_t i = 0; i < kPages; ++i) {
+        CAPTURE(i);
+        int16_t want = i % 7 == 3    ? GNTST_general_error
+                       : i % 11 == 5 ? GNTST_bad_copy_arg
+                                     : GNTST_okay;
+        CHECK(segs[i].status == want);
+        CHECK(dst[i * kPageSize + kPageSize - 1] == (want == GNTST_okay ? i + 1 : 0));
+    }
+    // No pin outlives the call: both granters end access at once, so the
+    // same copies now fail rather than waiting for a deferred end.
+    from3->reset();
+    into4->reset();
+    REQUIRE((*gt)->copy(segs));
+    for (const auto& s : segs)
+        CHECK(s.status == GNTST_general_error);
+}
+
+TEST_CASE("sim grants: a granter rewriting a mapped entry redirects nothing") {
+    Dom3Grants f;
+    auto& [sim, gs, gt] = f;
+    auto pages = gs->share(0, 2, false);
+    REQUIRE(pages);
+    std::memset(pages->addr(), 'A', kPageSize);
+    std::memset(static_cast<uint8_t*>(pages->addr()) + kPageSize, 'B', kPageSize);
+    GrantRef a = pages->refs()[0], b = pages->refs()[1];
+    auto map = gt->map(3, std::vector<GrantRef>{a}, false);
+    REQUIRE(map);
+    // While A is mapped, the granter points its entry at B's frame, as a
+    // guest breaking the protocol could. The pin fixed the frame.
+    RawTables raw = raw_tables(sim.dir(), 3);
+    raw.entry(a)->frame = raw.entry(b)->frame;
+    CHECK(first_byte(*gt, 3, a) == std::pair<int16_t, char>{GNTST_okay, 'A'});
+}
+
+TEST_CASE("sim grants: a table lock left by a dead process is taken over") {
+    Dom3Grants f;
+    auto& [sim, gs, gt] = f;
+    auto pages = gs->share(0, 1, false);
+    REQUIRE(pages);
+    std::memset(pages->addr(), 'x', kPageSize);
+    // A process that held domain 3's table lock and died holding it.
+    pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) _exit(0);
+    REQUIRE(waitpid(child, nullptr, 0) == child);
+    RawTables raw = raw_tables(sim.dir(), 3);
+    raw.table()->lock.store(uint32_t(child));
+    // Without the takeover this would spin forever.
+    CHECK(first_byte(*gt, 3, pages->refs()[0]) == std::pair<int16_t, char>{GNTST_okay, 'x'});
+    CHECK(raw.table()->lock.load() == 0);
+    // The daemon takes the same lock to map, and is not stuck either.
+    raw.table()->lock.store(uint32_t(child));
+    CHECK(gt->map(3, std::vector<GrantRef>{pages->refs()[0]}, false));
 }

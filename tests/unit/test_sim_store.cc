@@ -170,6 +170,15 @@ TEST_CASE("store: transactions commit atomically, conflict with EAGAIN") {
     // Another connection cannot use someone else's transaction.
     auto t4 = s.transaction_start(kDom0);
     CHECK(f.error_of(s.read(kGuest, *t4, "data")) == ENOENT);
+    // A connection's transactions end with it, uncommitted.
+    auto t5 = s.transaction_start(kGuest);
+    REQUIRE(t5);
+    CHECK(s.write(kGuest, *t5, "data/gone", "x"));
+    s.disconnect(kGuest);
+    s.connect(kGuest, 5, false);
+    CHECK_FALSE(s.has_transaction(kGuest, *t5));
+    CHECK(f.error_of(s.transaction_end(kGuest, *t5, true)) == ENOENT);
+    CHECK(f.error_of(s.read(kDom0, 0, "/local/domain/5/data/gone")) == ENOENT);
 }
 
 TEST_CASE("store: quotas give xenstored's errors") {

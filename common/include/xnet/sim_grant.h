@@ -16,18 +16,32 @@ namespace xnet::simgrant {
 // A domain's grant table and active entries, as mapped into this process.
 struct Table {
     grant_entry_v1* entries = nullptr;
-    simproto::ActiveEntry* active = nullptr;
+    simproto::ActiveTable* active = nullptr;
 };
 
-// Pins REF of TABLE for domain SELF, for reading or for writing: checks the
-// entry is GTF_permit_access, granted to SELF, writable if WRITE, and that
-// its frame is inside the granter's memory; sets GTF_reading (and
-// GTF_writing) on first pin. Returns GNTST_okay with *FRAME set, or the
-// GNTST_* status Xen gives.
-int16_t acquire(Table t, uint32_t ref, uint16_t self, bool write, uint32_t* frame);
+// Pin operations on one table, holding its lock from construction to
+// destruction. Hold one at a time: a thread that needs two tables takes
+// them in turn, so there is no lock order to get wrong.
+class LockedTable {
+  public:
+    explicit LockedTable(Table t);
+    ~LockedTable();
+    LockedTable(const LockedTable&) = delete;
+    LockedTable& operator=(const LockedTable&) = delete;
 
-// Drops a pin taken by acquire(); clears the in-use flags on the last one.
-void release(Table t, uint32_t ref, bool write);
+    // Pins REF for domain SELF, for reading or for writing: checks the
+    // entry is GTF_permit_access, granted to SELF, writable if WRITE, and
+    // that its frame is inside the granter's memory; sets GTF_reading (and
+    // GTF_writing) on first pin. Returns GNTST_okay with *FRAME set, or the
+    // GNTST_* status Xen gives.
+    int16_t acquire(uint32_t ref, uint16_t self, bool write, uint32_t* frame);
+
+    // Drops a pin taken by acquire(); clears the in-use flags on the last.
+    void release(uint32_t ref, bool write);
+
+  private:
+    Table t_;
+};
 
 // The granter's side (gnttab_end_foreign_access_ref): revokes REF unless it
 // is mapped or being copied. Returns false, leaving the entry, if in use.

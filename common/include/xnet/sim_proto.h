@@ -20,15 +20,27 @@ constexpr uint32_t kMaxDomains = 32752;    // DOMID_FIRST_RESERVED
 constexpr uint32_t kMaxBatch = 256;        // refs per map/share request
 
 // Per-ref bookkeeping that Xen keeps in the hypervisor (the "active" grant
-// entry): pin counts under a lock, shared by every process that maps or
-// copies. The granting domain never touches it.
+// entry): pin counts, and the frame and domain fixed by the first pin
+// (Xen's act->mfn and act->domid), so a granter rewriting its entry while
+// it is in use redirects nothing. The granting domain never touches it.
 struct ActiveEntry {
-    std::atomic<uint32_t> lock;
-    uint32_t read_pins;
-    uint32_t write_pins;
-    uint32_t pad;
+    uint16_t read_pins;  // every pin reads; writers also count here
+    uint16_t write_pins;
+    uint32_t frame;
+    uint16_t domid;
+    uint16_t pad;
 };
-static_assert(sizeof(ActiveEntry) == 16);
+static_assert(sizeof(ActiveEntry) == 12);
+
+// A domain's active entries and the one lock that guards them all, shared
+// by every process that maps or copies its grants. Xen has a per-table
+// lock and a lock per entry; one lock per table lets a batch of pins on
+// one domain take it once, which is most of what a grant copy costs.
+struct ActiveTable {
+    std::atomic<uint32_t> lock;
+    uint32_t pad[15];  // the lock has its own cache line
+    ActiveEntry entries[kGrantEntries];
+};
 
 enum class Op : uint32_t {
     hello = 1,         // -> fds: domains table; a.. = own domid

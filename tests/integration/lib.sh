@@ -1,0 +1,43 @@
+# Helpers shared by the integration suites (sourced, not run). The caller
+# sets $sim (the xnet-sim binary) and exports XNET_SIM_DIR.
+# shellcheck shell=bash
+
+: "${sim:?lib.sh needs \$sim, the xnet-sim binary}"
+passed=0
+failed=0
+
+check() {  # check NAME CMD... : CMD must succeed
+    local name=$1
+    shift
+    if "$@" >/dev/null 2>&1; then
+        echo "ok    $name"
+        passed=$((passed + 1))
+    else
+        echo "FAIL  $name"
+        failed=$((failed + 1))
+    fi
+}
+
+as() {  # as DOMID CMD...: run CMD acting as that domain
+    local dom=$1
+    shift
+    (eval "$("$sim" env "$dom")" && "$@")
+}
+
+equals() {  # equals EXPECTED CMD...
+    local want=$1
+    shift
+    [[ "$("$@" 2>&1)" == "$want" ]]
+}
+
+fails_with() {  # fails_with TEXT CMD...: CMD fails and says TEXT
+    local text=$1 out
+    shift
+    if out=$("$@" 2>&1); then return 1; fi
+    [[ "$out" == *"$text"* ]]
+}
+
+summary() {  # summary SUITE: the line tests/run-suites reads; fails if any check did
+    echo "$1: $passed passed, $failed failed"
+    [[ $failed -eq 0 ]]
+}
