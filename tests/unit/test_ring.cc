@@ -16,9 +16,14 @@ using Tx = netif_tx_sring;
 
 namespace {
 
+// A ring page, page-aligned as a granted page is.
+struct alignas(4096) PageBytes {
+    uint8_t bytes[kPageBytes];
+};
+
 struct Page {
-    std::unique_ptr<uint8_t[]> bytes{new (std::align_val_t(4096)) uint8_t[kPageBytes]};
-    Tx* sring() { return reinterpret_cast<Tx*>(bytes.get()); }
+    std::unique_ptr<PageBytes> page = std::make_unique<PageBytes>();
+    Tx* sring() { return reinterpret_cast<Tx*>(page->bytes); }
 };
 
 netif_tx_request req(uint16_t id) {
