@@ -34,6 +34,33 @@ CopySegment to_foreign(void* src, DomId dom, GrantRef ref, uint16_t off, uint16_
     return s;
 }
 
+// A sim with domain 3, its grant-share handle and dom0's grant table.
+struct Dom3Grants {
+    xt::SimDaemon sim;
+    std::unique_ptr<GrantShare> gs;
+    std::unique_ptr<GrantTable> gt;
+    Dom3Grants() {
+        sim.create_domain(3);
+        auto s = sim.platform(3)->open_gntshr();
+        auto t = sim.platform(0)->open_gnttab();
+        REQUIRE(s);
+        REQUIRE(t);
+        gs = std::move(*s);
+        gt = std::move(*t);
+    }
+};
+
+// Grant-copies the first byte of REF of DOM; the segment's status and the byte.
+std::pair<int16_t, char> first_byte(GrantTable& gt, DomId dom, GrantRef ref) {
+    char got = 0;
+    CopySegment s{};
+    s.src = CopySide{true, nullptr, ref, 0, dom};
+    s.dst.virt = &got;
+    s.len = 1;
+    REQUIRE(gt.copy({&s, 1}));
+    return {s.status, got};
+}
+
 }  // namespace
 
 TEST_CASE("sim platform: a guest process and dom0 share, map, copy and signal") {
@@ -147,33 +174,20 @@ TEST_CASE("sim grants: every check fails with Xen's status") {
 }
 
 TEST_CASE("sim grants: access cannot end while mapped; it ends after the unmap") {
-    xt::SimDaemon sim;
-    sim.create_domain(3);
-    auto guest = sim.platform(3);
-    auto dom0 = sim.platform(0);
-    auto gs = guest->open_gntshr();
-    auto gt = dom0->open_gnttab();
-    REQUIRE(gs);
-    REQUIRE(gt);
-    auto pages = (*gs)->share(0, 1, true);
+    Dom3Grants f;
+    auto& [sim, gs, gt] = f;
+    auto pages = gs->share(0, 1, true);
     REQUIRE(pages);
     GrantRef ref = pages->refs()[0];
-    auto map = (*gt)->map(3, std::vector<GrantRef>{ref}, true);
+    auto map = gt->map(3, std::vector<GrantRef>{ref}, true);
     REQUIRE(map);
     pages->reset();  // unshare while mapped: deferred, the mapping stays valid
     static_cast<uint8_t*>(map->addr())[0] = 1;
     // A new mapping of the ref still works until the first one goes...
-    std::vector<uint8_t> buf(16);
-    CopySegment s{};
-    s.src = CopySide{true, nullptr, ref, 0, 3};
-    s.dst.virt = buf.data();
-    s.len = 16;
-    REQUIRE((*gt)->copy({&s, 1}));
-    CHECK(s.status == GNTST_okay);
+    CHECK(first_byte(*gt, 3, ref) == std::pair<int16_t, char>{GNTST_okay, 1});
     map->reset();
     // ...and once unmapped, the deferred end of access completes.
-    REQUIRE((*gt)->copy({&s, 1}));
-    CHECK(s.status == GNTST_general_error);
+    CHECK(first_byte(*gt, 3, ref).first == GNTST_general_error);
 }
 
 TEST_CASE("sim event channels: masking, unbound ports, bad ports, destroyed peers") {
@@ -238,33 +252,6 @@ RawTables raw_tables(const std::string& dir, DomId dom) {
     REQUIRE(e);
     REQUIRE(a);
     return RawTables{std::move(*e), std::move(*a)};
-}
-
-// A sim with domain 3, its grant-share handle and dom0's grant table.
-struct Dom3Grants {
-    xt::SimDaemon sim;
-    std::unique_ptr<GrantShare> gs;
-    std::unique_ptr<GrantTable> gt;
-    Dom3Grants() {
-        sim.create_domain(3);
-        auto s = sim.platform(3)->open_gntshr();
-        auto t = sim.platform(0)->open_gnttab();
-        REQUIRE(s);
-        REQUIRE(t);
-        gs = std::move(*s);
-        gt = std::move(*t);
-    }
-};
-
-// Grant-copies the first byte of REF of DOM; the segment's status and the byte.
-std::pair<int16_t, char> first_byte(GrantTable& gt, DomId dom, GrantRef ref) {
-    char got = 0;
-    CopySegment s{};
-    s.src = CopySide{true, nullptr, ref, 0, dom};
-    s.dst.virt = &got;
-    s.len = 1;
-    REQUIRE(gt.copy({&s, 1}));
-    return {s.status, got};
 }
 
 }  // namespace

@@ -45,6 +45,35 @@ inline RING_IDX load(const RING_IDX& f, std::memory_order o) {
 inline void store(RING_IDX& f, RING_IDX v, std::memory_order o) {
     std::atomic_ref<RING_IDX>(f).store(v, o);
 }
+
+// RING_PUSH_*_AND_CHECK_NOTIFY, for either end: publishes NOW in PROD and
+// says whether the peer's EVENT threshold lies in what was just published.
+inline bool push(RING_IDX& prod, RING_IDX now, const RING_IDX& event) {
+    RING_IDX old = load(prod, std::memory_order_relaxed);
+    // release: the entries /then/ the index that publishes them.
+    store(prod, now, std::memory_order_release);
+    // The index /then/ reading the event: else we could miss a peer that
+    // set it after reading the old index, and both would sleep.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    RING_IDX ev = load(event, std::memory_order_relaxed);
+    return RING_IDX(now - ev) < RING_IDX(now - old);
+}
+
+// RING_FINAL_CHECK_FOR_*, for either end: before going idle, asks to be
+// notified of the entry after CONS and looks once more (PENDING), so none
+// slips in between.
+template <class Pending>
+Result<bool> final_check(RING_IDX& event, RING_IDX cons, Pending pending) {
+    auto n = pending();
+    if (!n) return Unexpected{n.error()};
+    if (*n > 0) return true;
+    store(event, cons + 1, std::memory_order_relaxed);
+    // The event /then/ re-reading the producer index (ring.h's xen_mb()).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    n = pending();
+    if (!n) return Unexpected{n.error()};
+    return *n > 0;
+}
 }  // namespace detail
 
 // SHARED_RING_INIT: what the frontend does to a fresh page. Rings start
@@ -99,29 +128,12 @@ class BackRing {
 
     // RING_PUSH_RESPONSES_AND_CHECK_NOTIFY: publishes the responses put so
     // far; true if the frontend asked to be notified of them.
-    bool push() {
-        RING_IDX old = detail::load(s_->rsp_prod, std::memory_order_relaxed);
-        RING_IDX now = rsp_prod_pvt_;
-        // release: the responses /then/ the index that publishes them.
-        detail::store(s_->rsp_prod, now, std::memory_order_release);
-        // The index /then/ reading rsp_event: else we could miss a frontend
-        // that set rsp_event after reading the old index, and sleep forever.
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        RING_IDX event = detail::load(s_->rsp_event, std::memory_order_relaxed);
-        return RING_IDX(now - event) < RING_IDX(now - old);
-    }
+    bool push() { return detail::push(s_->rsp_prod, rsp_prod_pvt_, s_->rsp_event); }
 
     // RING_FINAL_CHECK_FOR_REQUESTS: before going idle, asks to be notified
     // of the next request and looks once more, so none slips in between.
     Result<bool> final_check() {
-        auto n = pending();
-        if (!n || *n > 0) return n ? Result<bool>(true) : Unexpected{n.error()};
-        detail::store(s_->req_event, req_cons_ + 1, std::memory_order_relaxed);
-        // req_event /then/ re-reading req_prod (ring.h's xen_mb()).
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        n = pending();
-        if (!n) return Unexpected{n.error()};
-        return *n > 0;
+        return detail::final_check(s_->req_event, req_cons_, [this] { return pending(); });
     }
 
     RING_IDX req_cons() const { return req_cons_; }
@@ -154,16 +166,7 @@ class FrontRing {
     }
 
     // RING_PUSH_REQUESTS_AND_CHECK_NOTIFY.
-    bool push() {
-        RING_IDX old = detail::load(s_->req_prod, std::memory_order_relaxed);
-        RING_IDX now = req_prod_pvt_;
-        // release: the requests /then/ the index that publishes them.
-        detail::store(s_->req_prod, now, std::memory_order_release);
-        // The index /then/ reading req_event (see BackRing::push).
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        RING_IDX event = detail::load(s_->req_event, std::memory_order_relaxed);
-        return RING_IDX(now - event) < RING_IDX(now - old);
-    }
+    bool push() { return detail::push(s_->req_prod, req_prod_pvt_, s_->req_event); }
 
     // Responses published and not yet taken. Fails if the backend claims
     // to have answered more requests than were made.
@@ -188,14 +191,7 @@ class FrontRing {
 
     // RING_FINAL_CHECK_FOR_RESPONSES.
     Result<bool> final_check() {
-        auto n = pending();
-        if (!n || *n > 0) return n ? Result<bool>(true) : Unexpected{n.error()};
-        detail::store(s_->rsp_event, rsp_cons_ + 1, std::memory_order_relaxed);
-        // rsp_event /then/ re-reading rsp_prod.
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        n = pending();
-        if (!n) return Unexpected{n.error()};
-        return *n > 0;
+        return detail::final_check(s_->rsp_event, rsp_cons_, [this] { return pending(); });
     }
 
     RING_IDX req_prod_pvt() const { return req_prod_pvt_; }
