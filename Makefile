@@ -35,28 +35,36 @@ SANFLAGS :=
 endif
 
 XNET_CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -pthread $(SANFLAGS)
-XNET_CPPFLAGS := -Icommon/include -I. -MMD -MP
+VERSION := 0.4.0
+XNET_CPPFLAGS := -Icommon/include -I. -MMD -MP -DXNET_VERSION='"$(VERSION)"'
 XNET_LDFLAGS := -pthread $(SANFLAGS)
 XNET_LDLIBS := -lfmt -lxenstore -lxenevtchn -lxengnttab
 
 # --- sources -------------------------------------------------------------
 LIB_SRCS := $(sort $(wildcard common/*.cc common/platform/*.cc))
 SIMLIB_SRCS := $(filter-out sim/main.cc,$(sort $(wildcard sim/*.cc)))
+NB_SRCS := $(filter-out netback/main.cc,$(sort $(wildcard netback/*.cc)))
+NF_SRCS := $(filter-out netfront/main.cc,$(sort $(wildcard netfront/*.cc)))
+CTL_SRCS := $(sort $(wildcard ctl/*.cc))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.cc))
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.cc))
 
 LIB := $(B)/libxnet.a
 SIMLIB := $(B)/libxnetsim.a
 SIM := $(B)/xnet-sim
+NBLIB := $(B)/libnetback.a
+NFLIB := $(B)/libnetfront.a
+DAEMONS := $(B)/xnetback $(B)/xnetfront $(B)/xnetctl
 UNIT := $(B)/tests/unit/xnet-unit
 BENCHES := $(BENCH_SRCS:tests/bench/%.cc=$(B)/tests/bench/%)
 
 objs = $(patsubst %.cc,$(B)/%.o,$(1))
-ALL_OBJS := $(call objs,$(LIB_SRCS) $(SIMLIB_SRCS) sim/main.cc $(UNIT_SRCS) $(BENCH_SRCS))
+ALL_OBJS := $(call objs,$(LIB_SRCS) $(SIMLIB_SRCS) sim/main.cc $(UNIT_SRCS) $(BENCH_SRCS) \
+	$(NB_SRCS) $(NF_SRCS) netback/main.cc netfront/main.cc $(CTL_SRCS))
 
 # --- build ---------------------------------------------------------------
 .PHONY: all
-all: $(LIB) $(SIM) $(UNIT) $(BENCHES)
+all: $(LIB) $(SIM) $(DAEMONS) $(UNIT) $(BENCHES)
 
 $(B)/%.o: %.cc
 	@mkdir -p $(@D)
@@ -71,10 +79,25 @@ $(SIMLIB): $(call objs,$(SIMLIB_SRCS))
 $(SIM): $(B)/sim/main.o $(SIMLIB) $(LIB)
 	$(CXX) $(XNET_LDFLAGS) $(LDFLAGS) -o $@ $^ $(XNET_LDLIBS) $(LDLIBS)
 
-$(UNIT): $(call objs,$(UNIT_SRCS)) $(SIMLIB) $(LIB)
+$(NBLIB): $(call objs,$(NB_SRCS))
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(NFLIB): $(call objs,$(NF_SRCS))
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/xnetback: $(B)/netback/main.o $(NBLIB) $(LIB)
 	$(CXX) $(XNET_LDFLAGS) $(LDFLAGS) -o $@ $^ $(XNET_LDLIBS) $(LDLIBS)
 
-$(B)/tests/bench/%: $(B)/tests/bench/%.o $(SIMLIB) $(LIB)
+$(B)/xnetfront: $(B)/netfront/main.o $(NFLIB) $(LIB)
+	$(CXX) $(XNET_LDFLAGS) $(LDFLAGS) -o $@ $^ $(XNET_LDLIBS) $(LDLIBS)
+
+$(B)/xnetctl: $(call objs,$(CTL_SRCS)) $(LIB)
+	$(CXX) $(XNET_LDFLAGS) $(LDFLAGS) -o $@ $^ $(XNET_LDLIBS) $(LDLIBS)
+
+$(UNIT): $(call objs,$(UNIT_SRCS)) $(NBLIB) $(NFLIB) $(SIMLIB) $(LIB)
+	$(CXX) $(XNET_LDFLAGS) $(LDFLAGS) -o $@ $^ $(XNET_LDLIBS) $(LDLIBS)
+
+$(B)/tests/bench/%: $(B)/tests/bench/%.o $(NBLIB) $(NFLIB) $(SIMLIB) $(LIB)
 	$(CXX) $(XNET_LDFLAGS) $(LDFLAGS) -o $@ $^ $(XNET_LDLIBS) $(LDLIBS)
 
 -include $(ALL_OBJS:.o=.d)

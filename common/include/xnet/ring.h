@@ -120,6 +120,29 @@ class BackRing {
         return r;
     }
 
+    // Request I after the next one, copied out without taking it (a packet's
+    // slots are looked at together before any is consumed). Only for
+    // I < pending().
+    Req peek(RING_IDX i) const {
+        Req r;
+        std::memcpy(&r, &s_->ring[(req_cons_ + i) & (kSize - 1)].req, sizeof r);
+        return r;
+    }
+    // Takes N requests already looked at with peek().
+    void skip(RING_IDX n) { req_cons_ += n; }
+
+    // Asks to be notified once more than AVAIL requests are published (the
+    // rest of a packet whose first slots are here), and says whether they
+    // already are.
+    Result<bool> wait_beyond(RING_IDX avail) {
+        detail::store(s_->req_event, req_cons_ + avail + 1, std::memory_order_relaxed);
+        // The event /then/ re-reading the producer index, as final_check.
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        auto n = pending();
+        if (!n) return Unexpected{n.error()};
+        return *n > avail;
+    }
+
     // The slot for the next response; published by push().
     void put(const Rsp& r) {
         std::memcpy(&s_->ring[rsp_prod_pvt_ & (kSize - 1)].rsp, &r, sizeof r);
@@ -188,6 +211,14 @@ class FrontRing {
         ++rsp_cons_;
         return r;
     }
+
+    // Response I after the next one, copied out without taking it.
+    Rsp peek(RING_IDX i) const {
+        Rsp r;
+        std::memcpy(&r, &s_->ring[(rsp_cons_ + i) & (kSize - 1)].rsp, sizeof r);
+        return r;
+    }
+    void skip(RING_IDX n) { rsp_cons_ += n; }
 
     // RING_FINAL_CHECK_FOR_RESPONSES.
     Result<bool> final_check() {

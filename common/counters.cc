@@ -1,0 +1,86 @@
+#include "xnet/counters.h"
+
+#include <fmt/format.h>
+
+namespace xnet {
+
+std::string_view drop_name(Drop d) {
+    switch (d) {
+        case Drop::no_buffers:
+            return "no_buffers";
+        case Drop::too_big:
+            return "too_big";
+        case Drop::bad_frame:
+            return "bad_frame";
+        case Drop::bad_checksum:
+            return "bad_checksum";
+        case Drop::bad_csum_meta:
+            return "bad_csum_meta";
+        case Drop::gso_refused:
+            return "gso_refused";
+        case Drop::copy_failed:
+            return "copy_failed";
+        case Drop::peer_error:
+            return "peer_error";
+        case Drop::port_error:
+            return "port_error";
+        case Drop::disconnected:
+            return "disconnected";
+        case Drop::count_:
+            break;
+    }
+    return "unknown";
+}
+
+uint64_t DirCounters::dropped() const {
+    uint64_t n = 0;
+    for (auto d : drops)
+        n += d;
+    return n;
+}
+
+DirCounters& DirCounters::operator+=(const DirCounters& o) {
+    packets += o.packets;
+    bytes += o.bytes;
+    gso_packets += o.gso_packets;
+    csum_partial += o.csum_partial;
+    csum_completed += o.csum_completed;
+    csum_verified += o.csum_verified;
+    csum_bad += o.csum_bad;
+    dv_set += o.dv_set;
+    dv_trusted += o.dv_trusted;
+    gso_fixups += o.gso_fixups;
+    for (size_t i = 0; i < kDropReasons; ++i)
+        drops[i] += o.drops[i];
+    return *this;
+}
+
+std::string DirCounters::json() const {
+    std::string drops_json;
+    for (size_t i = 0; i < kDropReasons; ++i) {
+        drops_json +=
+            fmt::format("{}\"{}\":{}", i ? "," : "", drop_name(static_cast<Drop>(i)), drops[i]);
+    }
+    return fmt::format(
+        "{{\"packets\":{},\"bytes\":{},\"gso_packets\":{},\"csum_partial\":{},"
+        "\"csum_completed\":{},\"csum_verified\":{},\"csum_bad\":{},\"dv_set\":{},"
+        "\"dv_trusted\":{},\"gso_fixups\":{},\"dropped\":{},\"drops\":{{{}}}}}",
+        packets, bytes, gso_packets, csum_partial, csum_completed, csum_verified, csum_bad, dv_set,
+        dv_trusted, gso_fixups, dropped(), drops_json);
+}
+
+VifCounters& VifCounters::operator+=(const VifCounters& o) {
+    tx += o.tx;
+    rx += o.rx;
+    notifications_sent += o.notifications_sent;
+    notifications_received += o.notifications_received;
+    return *this;
+}
+
+std::string VifCounters::json() const {
+    return fmt::format(
+        "{{\"tx\":{},\"rx\":{},\"notifications_sent\":{},\"notifications_received\":{}}}",
+        tx.json(), rx.json(), notifications_sent, notifications_received);
+}
+
+}  // namespace xnet

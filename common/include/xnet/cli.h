@@ -1,0 +1,47 @@
+// Command-line handling both daemons share: the offload options, the
+// platform choice, and "--key value" / "--key=value" splitting.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "xnet/error.h"
+#include "xnet/offload.h"
+#include "xnet/platform/platform.h"
+
+namespace xnet::cli {
+
+struct Arg {
+    std::string key;    // "--devid"
+    std::string value;  // "" for a flag
+};
+
+class Args {
+  public:
+    Args(int argc, char** argv);
+    // The next "--key [value]" or nullopt at the end. TAKES_VALUE says
+    // whether KEY is followed by a value.
+    bool done() const { return i_ >= v_.size(); }
+    std::string_view peek() const { return v_[i_]; }
+    // Splits "--key=value"; otherwise takes the next word as the value.
+    Result<std::string> value(std::string_view key);
+    std::string_view next() { return v_[i_++]; }
+
+  private:
+    std::vector<std::string> v_;
+    size_t i_ = 0;
+};
+
+// Handles the options every daemon takes (--profile, --tx-checksum ...,
+// --platform, --verbose). Returns true if KEY was one of them.
+struct Common {
+    offload::Policy policy = offload::safe();
+    std::optional<PlatformKind> platform;
+    bool verbose = false;
+};
+Result<bool> common_option(std::string_view key, Args& a, Common& c);
+extern const char* const kCommonHelp;
+
+}  // namespace xnet::cli

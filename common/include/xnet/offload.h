@@ -1,0 +1,69 @@
+// Checksum and GSO offload across the ring: what an end does with a frame
+// it puts on the ring (from the local stack's virtio header to netif Meta)
+// and with a frame it takes from the ring (Meta to a virtio header for the
+// local stack). Both ends use the same two functions; the rules come from
+// the end's policy and from what the peer advertised in xenstore.
+//
+// The two checksum bits stay separate throughout (mission-notes.md):
+// csum_blank means "the field holds the pseudo-header sum, finish it";
+// data_validated means "the sender knows the checksums are right".
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "xnet/counters.h"
+#include "xnet/error.h"
+#include "xnet/expected.h"
+#include "xnet/netif.h"
+#include "xnet/vnet.h"
+
+namespace xnet::offload {
+
+// This end's settings (mission-notes "offload keys"): for now from the
+// command line; the policy keys in xenstore come on top later.
+struct Policy {
+    bool tx_checksum = false;        // may put csum_blank on the ring
+    bool rx_checksum = false;        // takes csum_blank and data_validated from the ring
+    bool tx_data_validated = false;  // marks frames known to be good
+    bool sg = true;
+    bool tso = true;
+};
+Policy safe();     // every checksum computed and verified
+Policy offload();  // partial checksums on the ring
+
+// "safe" / "offload" -> the profile; errors name the value.
+Result<Policy> profile(std::string_view name);
+// One setting by its key name ("tx-checksum", "rx-checksum",
+// "tx-data-validated", "scatter-gather", "tcp-segmentation-offload") and
+// "on"/"off".
+Status set(Policy& p, std::string_view key, std::string_view value);
+
+// For frames this end puts on the ring.
+struct TxRules {
+    bool csum_blank_v4 = false;  // policy tx-checksum and the peer takes IPv4 partials
+    bool csum_blank_v6 = false;  // ... IPv6 partials (feature-ipv6-csum-offload)
+    bool data_validated = false;
+    bool gso_v4 = false;  // the peer takes TCPv4 GSO (with sg)
+    bool gso_v6 = false;
+    bool sg = false;  // the peer takes multi-slot packets
+};
+
+// For frames this end takes from the ring.
+struct RxRules {
+    bool checksum = false;  // policy rx-checksum
+};
+
+// Puts a frame from the local stack on the ring. FRAME may be changed
+// (a checksum completed). Returns what travels with it, or why it cannot.
+Expected<netif::Meta, Drop> to_ring(std::span<uint8_t> frame, const vnet::Hdr& h,
+                                    const TxRules& rules, DirCounters& c);
+
+// Takes a frame from the ring for the local stack. FRAME may be changed (a
+// pseudo-header sum rewritten, a checksum completed). Returns the virtio
+// header to hand it on with, or why it is dropped.
+Expected<vnet::Hdr, Drop> from_ring(std::span<uint8_t> frame, const netif::Meta& m,
+                                    const RxRules& rules, DirCounters& c);
+
+}  // namespace xnet::offload

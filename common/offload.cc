@@ -1,0 +1,208 @@
+// Where the checksum decisions of both daemons live; see offload.h and
+// docs/datapath.md for the table this implements.
+#include "xnet/offload.h"
+
+#include "xnet/frame_csum.h"
+#include "xnet/packet.h"
+
+namespace xnet::offload {
+
+using netif::Gso;
+using netif::Meta;
+
+Policy safe() {
+    return {};
+}
+
+Policy offload() {
+    return {.tx_checksum = true, .rx_checksum = true, .tx_data_validated = true};
+}
+
+Result<Policy> profile(std::string_view name) {
+    if (name == "safe") return safe();
+    if (name == "offload") return offload();
+    return fail(EINVAL, "unknown profile '" + std::string(name.substr(0, 64)) +
+                            "' (expected safe or offload)");
+}
+
+Status set(Policy& p, std::string_view key, std::string_view value) {
+    bool on = value == "on";
+    if (!on && value != "off") {
+        return fail(EINVAL, std::string(key) + ": '" + std::string(value.substr(0, 64)) +
+                                "' is not on or off");
+    }
+    if (key == "tx-checksum") {
+        p.tx_checksum = on;
+    } else if (key == "rx-checksum") {
+        p.rx_checksum = on;
+    } else if (key == "tx-data-validated") {
+        p.tx_data_validated = on;
+    } else if (key == "scatter-gather") {
+        p.sg = on;
+    } else if (key == "tcp-segmentation-offload") {
+        p.tso = on;
+    } else {
+        return fail(EINVAL, "unknown setting '" + std::string(key.substr(0, 64)) + "'");
+    }
+    return {};
+}
+
+namespace {
+
+bool is_v4(const pkt::Layers& l) {
+    return l.l3 == pkt::L3::ipv4;
+}
+
+// Bytes of Ethernet, IP and TCP headers: the hdr_len hint of a GSO frame.
+uint16_t tcp_headers_end(std::span<const uint8_t> frame, const pkt::Layers& l) {
+    size_t doff = size_t(frame[l.l4_off + 12] >> 4) * 4;  // the parser checked it
+    return static_cast<uint16_t>(l.l4_off + doff);
+}
+
+// A partial checksum can go on the ring only where every receiver will
+// look for it: the outer TCP/UDP header of a whole datagram. (Receivers
+// locate it by parsing, as netif carries no offsets; Linux's
+// skb_checksum_setup looks at the outer header only.)
+bool outer_partial(const pkt::Frame& f, pkt::CsumLoc loc) {
+    return f.outer.checksummable() && f.outer.csum_loc() == loc;
+}
+
+Gso gso_of(uint8_t vnet_type) {
+    switch (vnet_type & ~vnet::kGsoEcn) {
+        case vnet::kGsoTcpv4:
+            return Gso::tcpv4;
+        case vnet::kGsoTcpv6:
+            return Gso::tcpv6;
+        default:
+            return Gso::none;
+    }
+}
+
+}  // namespace
+
+Expected<Meta, Drop> to_ring(std::span<uint8_t> frame, const vnet::Hdr& h, const TxRules& rules,
+                             DirCounters& c) {
+    Meta m;
+    bool partial = (h.flags & vnet::kNeedsCsum) != 0;
+    pkt::CsumLoc loc{h.csum_start, h.csum_offset};
+
+    if (h.gso_type != vnet::kGsoNone) {
+        Gso g = gso_of(h.gso_type);
+        auto parsed = pkt::parse(frame);
+        if (g == Gso::none || !parsed || parsed->outer.l4 != pkt::L4::tcp ||
+            !parsed->outer.checksummable() || is_v4(parsed->outer) != (g == Gso::tcpv4) ||
+            h.gso_size == 0) {
+            return Unexpected{Drop::gso_refused};
+        }
+        if (!(g == Gso::tcpv4 ? rules.gso_v4 : rules.gso_v6)) return Unexpected{Drop::gso_refused};
+        if (!partial || !outer_partial(*parsed, loc)) {
+            // A GSO frame must travel with a partial checksum (the segments
+            // get theirs when they are cut); Linux's rx_gso_checksum_fixup.
+            if (!pkt::make_partial(frame, *parsed)) return Unexpected{Drop::bad_frame};
+            ++c.gso_fixups;
+        }
+        m.gso = g;
+        m.gso_size = h.gso_size;
+        m.csum_blank = true;
+        m.data_validated = rules.data_validated;
+        ++c.gso_packets;
+        ++c.csum_partial;
+        if (m.data_validated) ++c.dv_set;
+        return m;
+    }
+
+    if (partial) {
+        auto parsed = pkt::parse(frame);
+        bool may_blank = parsed && outer_partial(*parsed, loc) &&
+                         (is_v4(parsed->outer) ? rules.csum_blank_v4 : rules.csum_blank_v6);
+        if (may_blank) {
+            m.csum_blank = true;
+            ++c.csum_partial;
+        } else {
+            // The local stack's own metadata says where; the parser need
+            // not understand the frame for this.
+            if (!pkt::complete_at(frame, loc)) return Unexpected{Drop::bad_csum_meta};
+            ++c.csum_completed;
+        }
+        // Either way the checksum is known to be right once finished.
+        m.data_validated = rules.data_validated;
+    } else if (h.flags & vnet::kDataValid) {
+        m.data_validated = rules.data_validated;
+    }
+    if (m.data_validated) ++c.dv_set;
+    return m;
+}
+
+Expected<vnet::Hdr, Drop> from_ring(std::span<uint8_t> frame, const Meta& m, const RxRules& rules,
+                                    DirCounters& c) {
+    vnet::Hdr h;
+
+    if (m.gso != Gso::none) {
+        auto parsed = pkt::parse(frame);
+        if (!parsed || parsed->outer.l4 != pkt::L4::tcp || !parsed->outer.checksummable() ||
+            is_v4(parsed->outer) != (m.gso == Gso::tcpv4) || m.gso_size == 0) {
+            return Unexpected{Drop::gso_refused};
+        }
+        // Always rewritten: a peer's pseudo-header sum is not trusted, and
+        // one that sent GSO without csum_blank gets the fix-up Linux does.
+        auto loc = pkt::make_partial(frame, *parsed);
+        if (!loc) return Unexpected{Drop::bad_frame};
+        if (!m.csum_blank) ++c.gso_fixups;
+        h.flags = vnet::kNeedsCsum;
+        h.csum_start = loc->start;
+        h.csum_offset = loc->offset;
+        h.gso_type = m.gso == Gso::tcpv4 ? vnet::kGsoTcpv4 : vnet::kGsoTcpv6;
+        h.gso_size = m.gso_size;
+        h.hdr_len = tcp_headers_end(frame, parsed->outer);
+        ++c.gso_packets;
+        ++c.csum_partial;
+        return h;
+    }
+
+    if (m.csum_blank) {
+        auto parsed = pkt::parse(frame);
+        if (!parsed || !parsed->outer.checksummable()) return Unexpected{Drop::bad_frame};
+        if (rules.checksum) {
+            // The sum in the field is the peer's: recomputed, as Linux
+            // netback does (skb_checksum_setup with recalculate set).
+            auto loc = pkt::make_partial(frame, *parsed);
+            if (!loc) return Unexpected{Drop::bad_frame};
+            h.flags = vnet::kNeedsCsum;
+            h.csum_start = loc->start;
+            h.csum_offset = loc->offset;
+            ++c.csum_partial;
+        } else {
+            if (!pkt::complete(frame, *parsed)) return Unexpected{Drop::bad_frame};
+            ++c.csum_completed;
+            h.flags = vnet::kDataValid;  // computed here, so known good
+        }
+        return h;
+    }
+
+    if (rules.checksum) {
+        if (m.data_validated) {
+            h.flags = vnet::kDataValid;
+            ++c.dv_trusted;
+        }
+        return h;
+    }
+
+    // rx-checksum off: every checksum is verified here, data_validated or not.
+    auto parsed = pkt::parse(frame);
+    if (!parsed) return h;  // not ours to judge; the stack will
+    auto v = pkt::verify(frame, *parsed);
+    auto checked = [](pkt::Verdict d) { return d == pkt::Verdict::good || d == pkt::Verdict::bad; };
+    if (!(checked(v.ipv4_header) || checked(v.l4) || checked(v.inner_ipv4_header) ||
+          checked(v.inner_l4))) {
+        return h;
+    }
+    ++c.csum_verified;
+    if (!v.ok()) {
+        ++c.csum_bad;
+        return Unexpected{Drop::bad_checksum};
+    }
+    if (checked(v.l4)) h.flags = vnet::kDataValid;
+    return h;
+}
+
+}  // namespace xnet::offload

@@ -1,0 +1,153 @@
+#include "backend.h"
+
+#include <dirent.h>
+#include <sys/epoll.h>
+
+#include <fmt/format.h>
+
+#include "xnet/log.h"
+
+namespace xnet::netback {
+namespace {
+constexpr const char* kVifsToken = "vifs";
+
+// "3/0/state" -> (3, 0); "3" -> (3, nullopt).
+struct Parsed {
+    std::optional<DomId> dom;
+    std::optional<unsigned> devid;
+};
+Parsed parse_rel(std::string_view rel) {
+    Parsed p;
+    auto slash = rel.find('/');
+    if (auto d = netif::parse_number(rel.substr(0, slash), 0x7fef)) p.dom = DomId(*d);
+    if (slash == std::string_view::npos || !p.dom) return p;
+    rel.remove_prefix(slash + 1);
+    if (auto n = netif::parse_number(rel.substr(0, rel.find('/')), 0xffff)) {
+        p.devid = unsigned(*n);
+    }
+    return p;
+}
+}  // namespace
+
+Backend::~Backend() {
+    s_.reactor.remove(s_.xs.fd());
+}
+
+Status Backend::start() {
+    root_ = fmt::format("/local/domain/{}/backend/vif", s_.platform.self());
+    auto st = s_.xs.watch(root_, kVifsToken);
+    if (!st) return st;
+    st = s_.reactor.add(s_.xs.fd(), EPOLLIN, [this](uint32_t) { on_store(); });
+    if (!st) return st;
+    rescan();
+    remove_stale_taps();
+    return {};
+}
+
+void Backend::reconcile(DomId dom, unsigned devid) {
+    auto key = std::pair{dom, devid};
+    auto it = vifs_.find(key);
+    if (it == vifs_.end()) {
+        it = vifs_.emplace(key, std::make_unique<Vif>(s_, dom, devid)).first;
+    }
+    it->second->reconcile();
+    if (it->second->gone()) vifs_.erase(it);
+}
+
+void Backend::rescan() {
+    auto doms = s_.xs.directory(root_);
+    std::vector<std::pair<DomId, unsigned>> seen;
+    if (doms) {
+        for (auto& d : *doms) {
+            auto dom = netif::parse_number(d, 0x7fef);
+            if (!dom) continue;
+            auto devs = s_.xs.directory(root_ + "/" + d);
+            if (!devs) continue;
+            for (auto& n : *devs) {
+                if (auto devid = netif::parse_number(n, 0xffff)) {
+                    seen.emplace_back(DomId(*dom), unsigned(*devid));
+                }
+            }
+        }
+    }
+    for (auto& [dom, devid] : seen)
+        reconcile(dom, devid);
+    // Those no longer listed find out that they are gone.
+    std::vector<std::pair<DomId, unsigned>> known;
+    for (auto& [k, v] : vifs_)
+        known.push_back(k);
+    for (auto& k : known)
+        reconcile(k.first, k.second);
+}
+
+void Backend::on_store() {
+    bool full_scan = false;
+    while (auto ev = s_.xs.next_event()) {
+        if (ev->token == kVifsToken) {
+            std::string_view path = ev->path;
+            if (path.size() <= root_.size() + 1 || path.substr(0, root_.size()) != root_) {
+                full_scan = true;
+                continue;
+            }
+            auto p = parse_rel(path.substr(root_.size() + 1));
+            if (p.dom && p.devid) {
+                reconcile(*p.dom, *p.devid);
+            } else {
+                full_scan = true;  // a whole domain's directory came or went
+            }
+        } else if (ev->token.rfind("fe/", 0) == 0) {
+            auto p = parse_rel(std::string_view(ev->token).substr(3));
+            if (p.dom && p.devid && vifs_.count({*p.dom, *p.devid})) reconcile(*p.dom, *p.devid);
+        }
+    }
+    if (full_scan) rescan();
+}
+
+void Backend::remove_stale_taps() {
+    DIR* d = opendir("/sys/class/net");
+    if (!d) return;
+    std::vector<std::string> stale;
+    while (dirent* e = readdir(d)) {
+        unsigned dom = 0, devid = 0;
+        char tail = 0;
+        if (std::sscanf(e->d_name, "vif%u.%u%c", &dom, &devid, &tail) != 2) continue;
+        if (!vifs_.count({dom, devid})) stale.emplace_back(e->d_name);
+    }
+    closedir(d);
+    for (auto& name : stale) {
+        // A persistent TAP of a vif that went while we were not running.
+        if (auto t = Tap::open(name)) {
+            t->remove();
+            log::info("{}: removed, left from a previous run", name);
+        }
+    }
+}
+
+Vif* Backend::find(std::string_view name) {
+    for (auto& [k, v] : vifs_) {
+        if (v->name() == name) return v.get();
+    }
+    return nullptr;
+}
+
+std::string Backend::control(std::string_view req) {
+    auto sp = req.find(' ');
+    std::string_view cmd = req.substr(0, sp);
+    std::string_view arg = sp == std::string_view::npos ? "" : req.substr(sp + 1);
+    if (cmd == "list" || (cmd == "stats" && arg.empty())) {
+        std::string out = "{\"vifs\":[";
+        bool first = true;
+        for (auto& [k, v] : vifs_) {
+            out += (first ? "" : ",") + v->json();
+            first = false;
+        }
+        return out + "]}";
+    }
+    if (cmd == "stats") {
+        if (Vif* v = find(arg)) return v->json();
+        return fmt::format("{{\"error\":\"no such interface: {}\"}}", arg.substr(0, 32));
+    }
+    return fmt::format("{{\"error\":\"unknown request: {}\"}}", cmd.substr(0, 32));
+}
+
+}  // namespace xnet::netback

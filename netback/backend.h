@@ -1,0 +1,37 @@
+// The backend daemon's core: finds every vif under <home>/backend/vif by
+// watching it, keeps one Vif per device, and answers the control socket.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "vif.h"
+
+namespace xnet::netback {
+
+class Backend {
+  public:
+    explicit Backend(Services& s) : s_(s) {}
+    ~Backend();
+    // Watches the vifs, serves those present, removes TAPs left by a
+    // previous run for vifs that no longer exist.
+    Status start();
+    // A control-socket request: "list", "stats", "stats vif3.0".
+    std::string control(std::string_view request);
+
+  private:
+    void on_store();
+    void rescan();
+    void reconcile(DomId dom, unsigned devid);
+    void remove_stale_taps();
+    Vif* find(std::string_view name);
+
+    Services& s_;
+    std::string root_;  // /local/domain/<self>/backend/vif
+    std::map<std::pair<DomId, unsigned>, std::unique_ptr<Vif>> vifs_;
+};
+
+}  // namespace xnet::netback

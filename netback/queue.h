@@ -1,0 +1,112 @@
+// One queue of a vif in the backend: a TX ring (guest -> dom0) and an RX
+// ring (dom0 -> guest) with their event channel(s) and the local port (a
+// TAP queue). Event driven and batched: each wakeup takes up to a batch
+// of packets from a ring, issues one grant copy for all of them, and
+// publishes the responses together.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "xnet/counters.h"
+#include "xnet/netif.h"
+#include "xnet/offload.h"
+#include "xnet/platform/evtchn.h"
+#include "xnet/platform/gnttab.h"
+#include "xnet/reactor.h"
+#include "xnet/ring.h"
+#include "xnet/tap.h"
+
+namespace xnet::netback {
+
+// What a vif's queues share: the rules from the negotiation, the
+// counters, and how to report that the frontend broke the protocol.
+struct VifShared {
+    std::string name;  // vif3.0
+    DomId dom = 0;
+    offload::TxRules tx;  // frames we put on the guest's RX ring
+    offload::RxRules rx;  // frames we take from the guest's TX ring
+    bool gso_accepted_v4 = false, gso_accepted_v6 = false;  // what we advertised
+    VifCounters counters;
+    // Called once per fault; the vif disconnects (later, not from inside
+    // the queue). QUIET: the peer domain went away, nothing to blame.
+    std::function<void(const Error&, bool quiet)> fault;
+};
+
+// Where the frontend's rings and channels are, from its xenstore keys.
+struct QueueKeys {
+    GrantRef tx_ref = 0, rx_ref = 0;
+    Port tx_port = 0, rx_port = 0;  // equal unless split event channels
+};
+
+class BackQueue {
+  public:
+    static Result<std::unique_ptr<BackQueue>> start(Reactor& r, GrantTable& gt,
+                                                    std::unique_ptr<EventChannels> ev,
+                                                    LocalPort& port, VifShared& vif, unsigned index,
+                                                    const QueueKeys& keys);
+    ~BackQueue();
+    BackQueue(const BackQueue&) = delete;
+    BackQueue& operator=(const BackQueue&) = delete;
+
+    // Runs both directions now (after connecting, the frontend may have
+    // queued work before our channel was bound).
+    void kick();
+
+  private:
+    using TxRing = ring::BackRing<netif::TxSring>;
+    using RxRing = ring::BackRing<netif::RxSring>;
+
+    struct TxPacket;
+    struct RxFrame;
+
+    BackQueue(Reactor& r, GrantTable& gt, std::unique_ptr<EventChannels> ev, LocalPort& port,
+              VifShared& vif, unsigned index, const QueueKeys& keys);
+    Status attach();
+    void on_event();
+    void on_port();
+    void run_tx();
+    void run_rx();
+    void schedule(bool tx, bool rx);
+
+    // Guest TX. Looks at the chain starting at the next request, of AVAIL
+    // published ones: its slot count, 0 if incomplete, or a protocol error.
+    Result<unsigned> gather_tx(RING_IDX avail, TxPacket& p);
+    void finish_tx(std::vector<TxPacket>& batch);
+    void respond_tx(const TxPacket& p, int16_t status);
+
+    // Guest RX.
+    Result<bool> read_frame(RxFrame& f, size_t arena_off);
+    void finish_rx(std::vector<RxFrame>& batch);
+
+    void fault(const Error& e);
+    bool copy_failed(const CopySegment& s, const char* what);
+
+    Reactor& r_;
+    GrantTable& gt_;
+    std::unique_ptr<EventChannels> ev_;
+    LocalPort& port_;
+    VifShared& vif_;
+    unsigned index_;
+    QueueKeys keys_;
+    GrantMapping tx_map_, rx_map_;
+    TxRing tx_{nullptr};
+    RxRing rx_{nullptr};
+    Port tx_local_ = 0, rx_local_ = 0;
+    bool broken_ = false;
+    bool port_watched_ = true;  // EPOLLIN on the port; off while a frame waits for room
+    bool tx_scheduled_ = false, rx_scheduled_ = false;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+    std::vector<uint8_t> tx_arena_, rx_arena_;
+    std::vector<CopySegment> segs_;
+    std::vector<TxPacket> tx_batch_;
+    std::vector<RxFrame> rx_batch_;
+    std::unique_ptr<RxFrame> held_;  // read from the port, waiting for guest buffers
+    std::vector<uint8_t> held_buf_;
+};
+
+}  // namespace xnet::netback

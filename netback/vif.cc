@@ -1,0 +1,360 @@
+// The backend's half of the xenbus handshake for one vif, as one switch
+// on our state (see docs/datapath.md for the diagram):
+//
+//   Initialising --setup: features, TAP--> InitWait
+//   InitWait --frontend Connected/Initialised and hotplug-status=connected--> Connected
+//   Connected --frontend Closing/Closed/gone--> Closing --frontend Closed--> InitWait
+//   Connected --frontend Initialising (it restarted)--> InitWait
+//   any --online=0 (libxl removes the vif)--> Closed; directory gone: torn down
+//
+// A backend that starts and finds its frontend already Connected (we were
+// restarted) asks it to start over with Closing, so no stale ring is
+// ever mapped. A frontend that broke the protocol is disconnected and the
+// vif stays Closed until the frontend re-initialises.
+#include "vif.h"
+
+#include <fmt/format.h>
+
+#include "xnet/log.h"
+
+namespace xnet::netback {
+
+using netif::State;
+
+struct Vif::FrontendKeys {
+    unsigned queues = 1;
+    bool sg = false, gso4 = false, gso6 = false, no_csum = false, ipv6_csum = false;
+    std::vector<QueueKeys> q;
+};
+
+Vif::Vif(Services& s, DomId dom, unsigned devid) : s_(s), devid_(devid) {
+    shared_.name = fmt::format("vif{}.{}", dom, devid);
+    shared_.dom = dom;
+    dir_ = fmt::format("/local/domain/{}/backend/vif/{}/{}", s_.platform.self(), dom, devid);
+    shared_.fault = [this](const Error& e, bool quiet) { on_fault(e, quiet); };
+}
+
+Vif::~Vif() {
+    *alive_ = false;
+    queues_.clear();
+    extra_ports_.clear();
+    if (!fe_token_.empty()) (void)s_.xs.unwatch(fe_dir_ + "/state", fe_token_);
+}
+
+void Vif::switch_state(State s) {
+    if (state_ == s) return;
+    log::info("{}: {} -> {}", name(), netif::state_name(state_), netif::state_name(s));
+    state_ = s;
+    auto st = s_.xs.write(be("state"), std::to_string(int(s)));
+    if (!st) log::error("{}: {}", name(), st.error().message());
+}
+
+void Vif::report(const Error& e) {
+    log::error("{}: {}", name(), e.message());
+    // Where Linux's xenbus_dev_error puts it: error/<device path>/error
+    // under the backend domain's home.
+    auto path = fmt::format("/local/domain/{}/error/backend/vif/{}/{}/error", s_.platform.self(),
+                            dom(), devid_);
+    (void)s_.xs.write(path, e.message());
+}
+
+void Vif::on_fault(const Error& e, bool quiet) {
+    if (fault_pending_) return;
+    fault_pending_ = true;
+    if (quiet) {
+        log::info("{}: {}", name(), e.message());
+    } else {
+        report(e);
+    }
+    // Not from inside the queue that found it: the queue goes away here.
+    s_.reactor.defer([this, quiet, alive = alive_] {
+        if (!*alive) return;
+        fault_pending_ = false;
+        disconnect();
+        broken_ = !quiet;
+        switch_state(State::closing);
+    });
+}
+
+Status Vif::setup() {
+    const auto& p = s_.options.policy;
+    bool gso = p.sg && p.tso && p.rx_checksum;
+    shared_.gso_accepted_v4 = shared_.gso_accepted_v6 = gso;
+    if (!tap_) {
+        auto t = Tap::open(name());
+        if (!t) return Unexpected{t.error()};
+        tap_.emplace(std::move(*t));
+        // Survives a restart of the daemon with its bridge membership.
+        auto st = tap_->set_persist(true);
+        if (!st) return st;
+    }
+    // The most we could take; narrowed to what the frontend accepts when
+    // it connects.
+    auto st = tap_->set_offload({.csum = true,
+                                 .tso4 = p.tx_checksum && p.sg && p.tso,
+                                 .tso6 = p.tx_checksum && p.sg && p.tso});
+    if (!st) return st;
+    if (!(st = link::set_gso_max_size(name(), s_.options.gso_max_size))) return st;
+    if (!(st = tap_->set_carrier(false))) return st;
+    // As Linux netback: the dom0 side never originates frames of its own.
+    if (!(st = link::set_mac(name(), {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff}))) return st;
+    if (auto mtu = s_.xs.try_read(be("mtu")); mtu && *mtu) {
+        auto v = netif::parse_number(**mtu, 65535);
+        if (!v || *v < 68) return fail(EINVAL, fmt::format("reading {}: '{}'", be("mtu"), **mtu));
+        if (!(st = link::set_mtu(name(), unsigned(*v)))) return st;
+    }
+    if (!(st = link::set_up(name(), true))) return st;
+
+    return s_.xs.transact([&](XenStore::Tx tx) -> Status {
+        auto w = [&](std::string_view key, auto value) {
+            return s_.xs.write(be(key), fmt::format("{}", value), tx);
+        };
+        Status r;
+        if (!(r = w("feature-sg", int(p.sg)))) return r;
+        if (!(r = w("feature-gso-tcpv4", int(gso)))) return r;
+        if (!(r = w("feature-gso-tcpv6", int(gso)))) return r;
+        if (!(r = w("feature-ipv6-csum-offload", int(p.rx_checksum)))) return r;
+        if (!(r = w("feature-rx-copy", 1))) return r;
+        if (!(r = w("feature-rx-flip", 0))) return r;
+        if (!(r = w("feature-split-event-channels", 1))) return r;
+        if (!(r = w("multi-queue-max-queues", s_.options.max_queues))) return r;
+        return w("carrier", 0);
+    });
+}
+
+Result<Vif::FrontendKeys> Vif::read_frontend() {
+    // A missing key is DEF (or an error without one); anything but a
+    // decimal number up to MAX is an error naming the key.
+    auto num = [&](const std::string& path, uint64_t max,
+                   std::optional<uint64_t> def) -> Result<uint64_t> {
+        auto v = s_.xs.try_read(path);
+        if (!v) return Unexpected{v.error()};
+        if (!*v) {
+            if (def) return *def;
+            return fail(ENOENT, "reading " + path + ": missing");
+        }
+        auto n = netif::parse_number(**v, max);
+        if (!n) {
+            return fail(EINVAL, fmt::format("reading {}: '{}' is not a number up to {}", path,
+                                            (*v)->substr(0, 64), max));
+        }
+        return *n;
+    };
+    auto flag = [&](const char* key) -> Result<bool> {
+        auto n = num(fe_dir_ + "/" + key, UINT32_MAX, 0);
+        if (!n) return Unexpected{n.error()};
+        return *n != 0;
+    };
+    FrontendKeys k;
+    auto rx_copy = flag("request-rx-copy");
+    if (!rx_copy) return Unexpected{rx_copy.error()};
+    if (!*rx_copy) return fail(EOPNOTSUPP, "the frontend does not do rx-copy (request-rx-copy)");
+    auto notify = flag("feature-rx-notify");
+    if (!notify) return Unexpected{notify.error()};
+    if (!*notify) return fail(EOPNOTSUPP, "feature-rx-notify is mandatory");
+    for (auto [key, out] : {std::pair{"feature-sg", &k.sg},
+                            {"feature-gso-tcpv4", &k.gso4},
+                            {"feature-gso-tcpv6", &k.gso6},
+                            {"feature-no-csum-offload", &k.no_csum},
+                            {"feature-ipv6-csum-offload", &k.ipv6_csum}}) {
+        auto f = flag(key);
+        if (!f) return Unexpected{f.error()};
+        *out = *f;
+    }
+    auto queues = num(fe_dir_ + "/multi-queue-num-queues", UINT32_MAX, 1);
+    if (!queues) return Unexpected{queues.error()};
+    if (*queues == 0 || *queues > s_.options.max_queues) {
+        return fail(EINVAL, fmt::format("multi-queue-num-queues {} is not in 1..{}", *queues,
+                                        s_.options.max_queues));
+    }
+    k.queues = unsigned(*queues);
+    for (unsigned i = 0; i < k.queues; ++i) {
+        // netif.h: one queue uses the flat layout, more use queue-N/.
+        std::string base = k.queues == 1 ? fe_dir_ : fmt::format("{}/queue-{}", fe_dir_, i);
+        QueueKeys q;
+        auto tx = num(base + "/tx-ring-ref", UINT32_MAX, std::nullopt);
+        if (!tx) return Unexpected{tx.error()};
+        auto rx = num(base + "/rx-ring-ref", UINT32_MAX, std::nullopt);
+        if (!rx) return Unexpected{rx.error()};
+        q.tx_ref = GrantRef(*tx);
+        q.rx_ref = GrantRef(*rx);
+        auto split_tx = s_.xs.try_read(base + "/event-channel-tx");
+        if (!split_tx) return Unexpected{split_tx.error()};
+        if (*split_tx) {
+            auto t = num(base + "/event-channel-tx", UINT32_MAX, std::nullopt);
+            if (!t) return Unexpected{t.error()};
+            auto r = num(base + "/event-channel-rx", UINT32_MAX, std::nullopt);
+            if (!r) return Unexpected{r.error()};
+            if (*t == *r) {
+                return fail(EINVAL, base + ": event-channel-tx and -rx are the same port");
+            }
+            q.tx_port = Port(*t);
+            q.rx_port = Port(*r);
+        } else {
+            auto e = num(base + "/event-channel", UINT32_MAX, std::nullopt);
+            if (!e) return Unexpected{e.error()};
+            q.tx_port = q.rx_port = Port(*e);
+        }
+        k.q.push_back(q);
+    }
+    return k;
+}
+
+Status Vif::connect() {
+    auto k = read_frontend();
+    if (!k) return Unexpected{k.error()};
+    const auto& p = s_.options.policy;
+    auto& tx = shared_.tx;
+    tx.csum_blank_v4 = p.tx_checksum && !k->no_csum;
+    tx.csum_blank_v6 = p.tx_checksum && k->ipv6_csum;
+    tx.data_validated = p.tx_data_validated;
+    tx.sg = k->sg;
+    tx.gso_v4 = tx.csum_blank_v4 && p.sg && p.tso && k->sg && k->gso4;
+    tx.gso_v6 = tx.csum_blank_v6 && p.sg && p.tso && k->sg && k->gso6;
+    shared_.rx.checksum = p.rx_checksum;
+    auto st = tap_->set_offload({.csum = true, .tso4 = tx.gso_v4, .tso6 = tx.gso_v6});
+    if (!st) return st;
+
+    for (unsigned i = 0; i < k->queues; ++i) {
+        LocalPort* port = &tap_->first();
+        if (i > 0) {
+            auto extra = tap_->add_queue();
+            if (!extra) return Unexpected{extra.error()};
+            port = extra->get();
+            extra_ports_.push_back(std::move(*extra));
+        }
+        auto ev = s_.platform.open_evtchn();
+        if (!ev) return Unexpected{ev.error()};
+        auto q =
+            BackQueue::start(s_.reactor, s_.gnttab, std::move(*ev), *port, shared_, i, k->q[i]);
+        if (!q) return Unexpected{q.error()};
+        queues_.push_back(std::move(*q));
+    }
+    if (!(st = tap_->set_carrier(true))) return st;
+    (void)s_.xs.write(be("carrier"), "1");
+    for (auto& q : queues_)
+        q->kick();
+    log::info(
+        "{}: connected: {} queue{}, {} event channels, to guest: csum_blank v4 {} v6 {} "
+        "gso v4 {} v6 {} sg {}, from guest: rx-checksum {}",
+        name(), k->queues, k->queues > 1 ? "s" : "",
+        k->q[0].tx_port != k->q[0].rx_port ? "split" : "shared", tx.csum_blank_v4, tx.csum_blank_v6,
+        tx.gso_v4, tx.gso_v6, tx.sg, shared_.rx.checksum);
+    return {};
+}
+
+void Vif::disconnect() {
+    if (queues_.empty() && extra_ports_.empty()) return;
+    queues_.clear();
+    extra_ports_.clear();
+    if (tap_) (void)tap_->set_carrier(false);
+    (void)s_.xs.write(be("carrier"), "0");
+    log::info("{}: disconnected", name());
+}
+
+void Vif::teardown() {
+    disconnect();
+    if (tap_) {
+        tap_->remove();
+        tap_.reset();
+        log::info("{}: removed", name());
+    }
+}
+
+void Vif::reconcile() {
+    if (gone_) return;
+    auto exists = s_.xs.try_read(dir_);
+    if (!exists) return log::error("{}: {}", name(), exists.error().message());
+    if (!*exists) {
+        teardown();
+        gone_ = true;
+        return;
+    }
+    auto online = s_.xs.try_read(be("online"));
+    bool removing = online && *online && **online == "0";
+
+    if (fe_dir_.empty()) {
+        auto fe = s_.xs.try_read(be("frontend"));
+        std::string want = fmt::format("/local/domain/{}/device/vif/{}", dom(), devid_);
+        if (!fe || !*fe) return;  // not written yet
+        if (**fe != want) {
+            return report(Error{
+                EINVAL, fmt::format("frontend is '{}', expected {}", (*fe)->substr(0, 128), want)});
+        }
+        fe_dir_ = want;
+        fe_token_ = fmt::format("fe/{}/{}", dom(), devid_);
+        auto st = s_.xs.watch(fe_dir_ + "/state", fe_token_);
+        if (!st) return report(st.error());
+    }
+    State fe = State::unknown;
+    if (auto v = s_.xs.try_read(fe_dir_ + "/state"); v && *v) {
+        fe = netif::parse_state(**v).value_or(State::unknown);
+    }
+    auto hotplug = s_.xs.try_read(be("hotplug-status"));
+    bool hotplug_ok = hotplug && *hotplug && **hotplug == "connected";
+    bool fe_ready = fe == State::initialised || fe == State::connected;
+
+    switch (state_) {
+        case State::unknown:
+        case State::initialising:
+        case State::init_wait:
+            if (removing) return switch_state(State::closed);
+            if (state_ != State::init_wait) {
+                if (auto st = setup(); !st) {
+                    report(st.error());
+                    return switch_state(State::closed);
+                }
+                // A frontend already up is left from before we (re)started.
+                return switch_state(fe_ready ? State::closing : State::init_wait);
+            }
+            if (fe_ready && hotplug_ok) {
+                if (auto st = connect(); !st) {
+                    report(st.error());
+                    disconnect();
+                    broken_ = true;
+                    return switch_state(State::closing);
+                }
+                return switch_state(State::connected);
+            }
+            return;
+        case State::connected:
+            if (removing) {
+                disconnect();
+                return switch_state(State::closed);
+            }
+            if (fe_ready) return;
+            disconnect();
+            return switch_state(fe == State::initialising ? State::init_wait : State::closing);
+        case State::closing:
+            if (removing) return switch_state(State::closed);
+            if (fe == State::initialising || (!broken_ && !fe_ready && fe != State::closing)) {
+                broken_ = false;
+                state_ = State::initialising;  // set up again, then InitWait
+                return reconcile();
+            }
+            if (fe == State::closed) return switch_state(State::closed);
+            return;
+        case State::closed:
+            if (removing) return;  // libxl removes the directory next
+            if (fe == State::initialising) {
+                broken_ = false;
+                state_ = State::initialising;
+                return reconcile();
+            }
+            return;
+        case State::initialised:
+        case State::reconfiguring:
+        case State::reconfigured:
+            return switch_state(State::closing);  // never ours
+    }
+}
+
+std::string Vif::json() const {
+    return fmt::format(
+        "{{\"name\":\"{}\",\"domid\":{},\"devid\":{},\"end\":\"backend\",\"state\":\"{}\","
+        "\"queues\":{},\"broken\":{},\"counters\":{}}}",
+        name(), dom(), devid_, netif::state_name(state_), queues_.size(), broken_,
+        shared_.counters.json());
+}
+
+}  // namespace xnet::netback

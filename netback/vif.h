@@ -1,0 +1,85 @@
+// One vif in the backend: the xenbus handshake with its frontend (as
+// Linux netback does it, with libxl's hotplug-status step), the TAP
+// vif<domid>.<devid>, and its queues once connected.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "queue.h"
+#include "xnet/netif.h"
+#include "xnet/offload.h"
+#include "xnet/platform/platform.h"
+#include "xnet/reactor.h"
+#include "xnet/tap.h"
+
+namespace xnet::netback {
+
+struct Options {
+    offload::Policy policy = offload::safe();
+    unsigned max_queues = 1;
+    unsigned gso_max_size = 62000;  // what the TAP may hand us (netif sizes are 16-bit)
+};
+
+// What every vif uses, owned by the daemon.
+struct Services {
+    Reactor& reactor;
+    const Platform& platform;
+    const XenStore& xs;
+    GrantTable& gnttab;
+    Options options;
+};
+
+class Vif {
+  public:
+    Vif(Services& s, DomId dom, unsigned devid);
+    ~Vif();
+    Vif(const Vif&) = delete;
+    Vif& operator=(const Vif&) = delete;
+
+    // Looks at xenstore and takes the next step of the handshake; called
+    // on every watch event that concerns this vif. Level-triggered: it
+    // reads the current values, so lost or repeated events do no harm.
+    void reconcile();
+    // The backend directory is gone and everything is torn down.
+    bool gone() const { return gone_; }
+
+    const std::string& name() const { return shared_.name; }
+    DomId dom() const { return shared_.dom; }
+    unsigned devid() const { return devid_; }
+    netif::State state() const { return state_; }
+    const std::string& frontend_dir() const { return fe_dir_; }
+    std::string json() const;
+
+  private:
+    struct FrontendKeys;
+
+    Status setup();
+    Result<FrontendKeys> read_frontend();
+    Status connect();
+    void disconnect();
+    void teardown();
+    void switch_state(netif::State s);
+    void report(const Error& e);
+    void on_fault(const Error& e, bool quiet);
+    std::string be(std::string_view key) const { return dir_ + "/" + std::string(key); }
+
+    Services& s_;
+    unsigned devid_;
+    std::string dir_;     // /local/domain/0/backend/vif/D/N
+    std::string fe_dir_;  // /local/domain/D/device/vif/N
+    std::string fe_token_;
+    netif::State state_ = netif::State::unknown;
+    std::optional<Tap> tap_;
+    std::vector<std::unique_ptr<TapQueue>> extra_ports_;
+    std::vector<std::unique_ptr<BackQueue>> queues_;
+    VifShared shared_;
+    bool broken_ = false;  // the frontend broke the protocol; wait for it to re-initialise
+    bool gone_ = false;
+    bool fault_pending_ = false;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace xnet::netback

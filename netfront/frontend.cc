@@ -1,0 +1,331 @@
+// The frontend's half of the handshake, as one switch on our state:
+//
+//   Initialising --backend InitWait: grant, write keys--> Connected
+//   Connected --backend Connected--> packets flow
+//   Connected --backend Closing/Closed/gone--> Closed --backend InitWait--> Connected ...
+//   Closed --backend Closed and still online--> Initialising (asks it to start over)
+//
+// On start we write Initialising, which makes a backend still holding an
+// old connection of ours let go of it and go back to InitWait.
+#include "frontend.h"
+
+#include <sys/epoll.h>
+
+#include <fmt/format.h>
+
+#include "xnet/log.h"
+
+namespace xnet::netfront {
+
+using netif::State;
+
+struct Frontend::BackendKeys {
+    bool split = false, sg = false, gso4 = false, gso6 = false, ipv6_csum = false;
+    unsigned max_queues = 1;
+};
+
+Frontend::Frontend(Reactor& r, const Platform& p, const XenStore& xs, GrantShare& gs, Options o)
+    : r_(r), p_(p), xs_(xs), gs_(gs), o_(std::move(o)) {
+    shared_.name = o_.ifname;
+    shared_.fault = [this](const Error& e) { on_fault(e); };
+}
+
+Frontend::~Frontend() {
+    *alive_ = false;
+    queues_.clear();
+    r_.remove(xs_.fd());
+}
+
+void Frontend::switch_state(State s) {
+    if (state_ != s)
+        log::info("{}: {} -> {}", name(), netif::state_name(state_), netif::state_name(s));
+    state_ = s;
+    auto st = xs_.write(fe("state"), std::to_string(int(s)));
+    if (!st) log::error("{}: {}", name(), st.error().message());
+}
+
+void Frontend::report(const Error& e) {
+    log::error("{}: {}", name(), e.message());
+    (void)xs_.write(fmt::format("/local/domain/{}/error/device/vif/{}/error", p_.self(), o_.devid),
+                    e.message());
+}
+
+void Frontend::on_fault(const Error& e) {
+    if (fault_pending_) return;
+    fault_pending_ = true;
+    report(e);
+    r_.defer([this, alive = alive_] {
+        if (!*alive) return;
+        fault_pending_ = false;
+        disconnect();
+        switch_state(State::closed);
+    });
+}
+
+Status Frontend::start() {
+    dir_ = fmt::format("/local/domain/{}/device/vif/{}", p_.self(), o_.devid);
+    auto num = [&](const std::string& path, uint64_t max) -> Result<uint64_t> {
+        auto v = xs_.read(path);
+        if (!v) return Unexpected{v.error()};
+        auto n = netif::parse_number(*v, max);
+        if (!n) return fail(EINVAL, fmt::format("reading {}: '{}'", path, v->substr(0, 64)));
+        return *n;
+    };
+    auto bid = num(fe("backend-id"), 0x7fef);
+    if (!bid) return Unexpected{bid.error()};
+    shared_.backend = DomId(*bid);
+    auto be = xs_.read(fe("backend"));
+    if (!be) return Unexpected{be.error()};
+    std::string want = fmt::format("/local/domain/{}/backend/vif/{}/{}", *bid, p_.self(), o_.devid);
+    if (*be != want) {
+        return fail(EINVAL, fmt::format("reading {}: '{}', expected {}", fe("backend"),
+                                        be->substr(0, 128), want));
+    }
+    be_dir_ = want;
+
+    auto t = Tap::open(o_.ifname);
+    if (!t) return Unexpected{t.error()};
+    tap_.emplace(std::move(*t));
+    auto st = tap_->set_offload({.csum = true});
+    if (!st) return st;
+    if (auto mac = xs_.try_read(fe("mac")); mac && *mac) {
+        auto m = link::parse_mac(**mac);
+        if (!m) return fail(EINVAL, fmt::format("reading {}: '{}'", fe("mac"), **mac));
+        if (!(st = link::set_mac(o_.ifname, *m))) return st;
+    }
+    if (auto mtu = xs_.try_read(fe("mtu")); mtu && *mtu) {
+        auto v = netif::parse_number(**mtu, 65535);
+        if (!v || *v < 68) return fail(EINVAL, fmt::format("reading {}: '{}'", fe("mtu"), **mtu));
+        if (!(st = link::set_mtu(o_.ifname, unsigned(*v)))) return st;
+    }
+    if (!(st = link::set_gso_max_size(o_.ifname, 62000))) return st;
+    if (!(st = tap_->set_carrier(false))) return st;
+    if (!(st = link::set_up(o_.ifname, true))) return st;
+
+    for (auto [path, token] : {std::pair{dir_, "self"},
+                               {be_dir_ + "/state", "backend"},
+                               {be_dir_ + "/carrier", "backend"},
+                               {be_dir_ + "/online", "backend"}}) {
+        if (!(st = xs_.watch(path, token))) return st;
+    }
+    if (!(st = r_.add(xs_.fd(), EPOLLIN, [this](uint32_t) { on_store(); }))) return st;
+    state_ = State::unknown;
+    switch_state(State::initialising);
+    reconcile();
+    return {};
+}
+
+void Frontend::on_store() {
+    bool any = false;
+    while (xs_.next_event())
+        any = true;
+    if (any) reconcile();
+}
+
+Result<Frontend::BackendKeys> Frontend::read_backend() {
+    auto flag = [&](const char* key) -> Result<bool> {
+        auto v = xs_.try_read(be_dir_ + "/" + key);
+        if (!v) return Unexpected{v.error()};
+        if (!*v) return false;
+        auto n = netif::parse_number(**v, UINT32_MAX);
+        if (!n) {
+            return fail(EINVAL,
+                        fmt::format("reading {}/{}: '{}'", be_dir_, key, (*v)->substr(0, 64)));
+        }
+        return *n != 0;
+    };
+    BackendKeys b;
+    auto rx_copy = flag("feature-rx-copy");
+    if (!rx_copy) return Unexpected{rx_copy.error()};
+    if (!*rx_copy) return fail(EOPNOTSUPP, "the backend does not offer feature-rx-copy");
+    for (auto [key, out] : {std::pair{"feature-split-event-channels", &b.split},
+                            {"feature-sg", &b.sg},
+                            {"feature-gso-tcpv4", &b.gso4},
+                            {"feature-gso-tcpv6", &b.gso6},
+                            {"feature-ipv6-csum-offload", &b.ipv6_csum}}) {
+        auto f = flag(key);
+        if (!f) return Unexpected{f.error()};
+        *out = *f;
+    }
+    if (auto v = xs_.try_read(be_dir_ + "/multi-queue-max-queues"); v && *v) {
+        auto n = netif::parse_number(**v, 1024);
+        if (!n || *n == 0) {
+            return fail(EINVAL, fmt::format("reading {}/multi-queue-max-queues: '{}'", be_dir_,
+                                            (*v)->substr(0, 64)));
+        }
+        b.max_queues = unsigned(*n);
+    }
+    return b;
+}
+
+Status Frontend::write_keys(const BackendKeys& b) {
+    const auto& p = o_.policy;
+    bool gso = p.sg && p.tso && p.rx_checksum;
+    return xs_.transact([&](XenStore::Tx tx) -> Status {
+        // What an earlier connection wrote and this one does not.
+        if (auto kids = xs_.directory(dir_, tx)) {
+            for (auto& k : *kids) {
+                if (k.rfind("queue-", 0) == 0 || k.rfind("event-channel", 0) == 0 ||
+                    k == "multi-queue-num-queues") {
+                    if (auto st = xs_.rm(fe(k), tx); !st) return st;
+                }
+            }
+        }
+        auto w = [&](const std::string& path, auto value) {
+            return xs_.write(path, fmt::format("{}", value), tx);
+        };
+        Status r;
+        bool multi = queues_.size() > 1;
+        for (size_t i = 0; i < queues_.size(); ++i) {
+            std::string base = multi ? fmt::format("{}/queue-{}", dir_, i) : dir_;
+            const auto& k = queues_[i]->keys();
+            if (!(r = w(base + "/tx-ring-ref", k.tx_ref))) return r;
+            if (!(r = w(base + "/rx-ring-ref", k.rx_ref))) return r;
+            if (b.split) {
+                if (!(r = w(base + "/event-channel-tx", k.tx_port))) return r;
+                if (!(r = w(base + "/event-channel-rx", k.rx_port))) return r;
+            } else {
+                if (!(r = w(base + "/event-channel", k.tx_port))) return r;
+            }
+        }
+        if (multi && !(r = w(fe("multi-queue-num-queues"), queues_.size()))) return r;
+        if (!(r = w(fe("request-rx-copy"), 1))) return r;
+        if (!(r = w(fe("feature-rx-notify"), 1))) return r;
+        if (!(r = w(fe("feature-sg"), int(p.sg)))) return r;
+        if (!(r = w(fe("feature-gso-tcpv4"), int(gso)))) return r;
+        if (!(r = w(fe("feature-gso-tcpv6"), int(gso)))) return r;
+        if (!(r = w(fe("feature-no-csum-offload"), int(!p.rx_checksum)))) return r;
+        if (!(r = w(fe("feature-ipv6-csum-offload"), int(p.rx_checksum)))) return r;
+        return w(fe("state"), int(State::connected));
+    });
+}
+
+Status Frontend::connect() {
+    auto b = read_backend();
+    if (!b) return Unexpected{b.error()};
+    const auto& p = o_.policy;
+    auto& tx = shared_.tx;
+    tx.csum_blank_v4 = p.tx_checksum;  // netif.h: no key; every backend takes IPv4 partials
+    tx.csum_blank_v6 = p.tx_checksum && b->ipv6_csum;
+    tx.data_validated = p.tx_data_validated;
+    tx.sg = b->sg;
+    tx.gso_v4 = tx.csum_blank_v4 && p.sg && p.tso && b->sg && b->gso4;
+    tx.gso_v6 = tx.csum_blank_v6 && p.sg && p.tso && b->sg && b->gso6;
+    shared_.rx.checksum = p.rx_checksum;
+    shared_.gso_accepted_v4 = shared_.gso_accepted_v6 = p.sg && p.tso && p.rx_checksum;
+    auto st = tap_->set_offload({.csum = true, .tso4 = tx.gso_v4, .tso6 = tx.gso_v6});
+    if (!st) return st;
+
+    unsigned n = std::max(1u, std::min(o_.queues, b->max_queues));
+    for (unsigned i = 0; i < n; ++i) {
+        auto ev = p_.open_evtchn();
+        if (!ev) return Unexpected{ev.error()};
+        auto q = FrontQueue::create(gs_, std::move(*ev), shared_, i, b->split);
+        if (!q) return Unexpected{q.error()};
+        queues_.push_back(std::move(*q));
+    }
+    if (!(st = write_keys(*b))) return st;
+    log::info("{}: {} -> Connected ({} queue{}, {} event channels)", name(),
+              netif::state_name(state_), n, n > 1 ? "s" : "", b->split ? "split" : "shared");
+    state_ = State::connected;
+    return {};
+}
+
+Status Frontend::run_queues() {
+    for (size_t i = 0; i < queues_.size(); ++i) {
+        LocalPort* port = &tap_->first();
+        if (i > 0) {
+            auto extra = tap_->add_queue();
+            if (!extra) return Unexpected{extra.error()};
+            port = extra->get();
+            extra_ports_.push_back(std::move(*extra));
+        }
+        auto st = queues_[i]->start(r_, *port);
+        if (!st) return st;
+    }
+    running_ = true;
+    log::info("{}: backend connected, packets flow", name());
+    return {};
+}
+
+void Frontend::disconnect() {
+    if (queues_.empty()) return;
+    queues_.clear();
+    extra_ports_.clear();
+    running_ = false;
+    if (tap_) (void)tap_->set_carrier(false);
+    log::info("{}: disconnected", name());
+}
+
+void Frontend::reconcile() {
+    auto exists = xs_.try_read(dir_);
+    if (!exists) return log::error("{}: {}", name(), exists.error().message());
+    if (!*exists) {
+        if (state_ != State::unknown) log::info("{}: the vif was removed", name());
+        disconnect();
+        state_ = State::unknown;
+        return;
+    }
+    State be = State::unknown;
+    if (auto v = xs_.try_read(be_dir_ + "/state"); v && *v) {
+        be = netif::parse_state(**v).value_or(State::unknown);
+    }
+    auto online_v = xs_.try_read(be_dir_ + "/online");
+    bool online = !(online_v && *online_v && **online_v == "0");
+
+    switch (state_) {
+        case State::unknown:
+        case State::initialising:
+        case State::initialised:
+        case State::closed:
+            if (state_ == State::unknown) return;  // removed; wait for it to come back
+            if (be == State::init_wait && online) {
+                if (auto st = connect(); !st) {
+                    report(st.error());
+                    disconnect();
+                    return switch_state(State::closed);
+                }
+                return;
+            }
+            if (state_ == State::closed && be == State::closed && online) {
+                return switch_state(State::initialising);
+            }
+            return;
+        case State::connected:
+            if (be == State::connected) {
+                if (!running_) {
+                    if (auto st = run_queues(); !st) {
+                        report(st.error());
+                        disconnect();
+                        return switch_state(State::closed);
+                    }
+                }
+                auto carrier = xs_.try_read(be_dir_ + "/carrier");
+                bool up = !(carrier && *carrier && **carrier == "0");
+                (void)tap_->set_carrier(up);
+                return;
+            }
+            if (be == State::initialised || be == State::unknown || be == State::init_wait ||
+                be == State::closing || be == State::closed) {
+                if (be == State::init_wait && !running_) return;  // it has not seen our keys yet
+                disconnect();
+                switch_state(State::closed);
+                return reconcile();
+            }
+            return;
+        case State::init_wait:  // never ours
+        case State::closing:
+        case State::reconfiguring:
+        case State::reconfigured:
+            return switch_state(State::closed);
+    }
+}
+
+std::string Frontend::json() const {
+    return fmt::format(
+        "{{\"name\":\"{}\",\"devid\":{},\"end\":\"frontend\",\"state\":\"{}\",\"queues\":{},"
+        "\"counters\":{}}}",
+        name(), o_.devid, netif::state_name(state_), queues_.size(), shared_.counters.json());
+}
+
+}  // namespace xnet::netfront

@@ -1,0 +1,66 @@
+// The frontend's half of the xenbus handshake for one vif (device/vif/N),
+// its TAP in the guest, and its queues. Reconnects when the backend goes
+// away and comes back (a restarted xnetback asks with Closing).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "queue.h"
+#include "xnet/netif.h"
+#include "xnet/offload.h"
+#include "xnet/platform/platform.h"
+#include "xnet/reactor.h"
+#include "xnet/tap.h"
+
+namespace xnet::netfront {
+
+struct Options {
+    unsigned devid = 0;
+    std::string ifname = "eth0";
+    unsigned queues = 1;  // wanted; the backend's maximum bounds it
+    offload::Policy policy = offload::safe();
+};
+
+class Frontend {
+  public:
+    Frontend(Reactor& r, const Platform& p, const XenStore& xs, GrantShare& gs, Options o);
+    ~Frontend();
+    Status start();
+    std::string json() const;
+    const std::string& name() const { return shared_.name; }
+
+  private:
+    struct BackendKeys;
+    void on_store();
+    void reconcile();
+    Result<BackendKeys> read_backend();
+    Status connect();
+    Status write_keys(const BackendKeys& b);
+    Status run_queues();
+    void disconnect();
+    void switch_state(netif::State s);
+    void report(const Error& e);
+    void on_fault(const Error& e);
+    std::string fe(std::string_view key) const { return dir_ + "/" + std::string(key); }
+
+    Reactor& r_;
+    const Platform& p_;
+    const XenStore& xs_;
+    GrantShare& gs_;
+    Options o_;
+    std::string dir_;     // /local/domain/D/device/vif/N
+    std::string be_dir_;  // /local/domain/B/backend/vif/D/N
+    netif::State state_ = netif::State::unknown;
+    std::optional<Tap> tap_;
+    std::vector<std::unique_ptr<TapQueue>> extra_ports_;
+    std::vector<std::unique_ptr<FrontQueue>> queues_;
+    bool running_ = false;
+    bool fault_pending_ = false;
+    FrontShared shared_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace xnet::netfront

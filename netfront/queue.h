@@ -1,0 +1,102 @@
+// One queue of the frontend: the two rings it grants, a persistent pool
+// of granted pages per direction (granted once, reused for every packet),
+// its event channel(s), and the datapath between them and a TAP queue.
+//
+// TX frames are read from the TAP straight into consecutive pool pages,
+// so a frame is contiguous and the backend's grant copy is the only other
+// copy. RX buffers are identified by the ring slot they were posted in,
+// as netif.h requires of backends ("responses always appear in the same
+// ring slot as their corresponding request").
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "xnet/counters.h"
+#include "xnet/netif.h"
+#include "xnet/offload.h"
+#include "xnet/platform/evtchn.h"
+#include "xnet/platform/gnttab.h"
+#include "xnet/reactor.h"
+#include "xnet/ring.h"
+#include "xnet/tap.h"
+
+namespace xnet::netfront {
+
+struct FrontShared {
+    std::string name;  // eth0
+    DomId backend = 0;
+    offload::TxRules tx;  // frames we put on the TX ring
+    offload::RxRules rx;  // frames we take from the RX ring
+    bool gso_accepted_v4 = false, gso_accepted_v6 = false;
+    VifCounters counters;
+    std::function<void(const Error&)> fault;  // the backend broke the protocol
+};
+
+// What the frontend writes to xenstore for this queue.
+struct QueueKeys {
+    GrantRef tx_ref = 0, rx_ref = 0;
+    Port tx_port = 0, rx_port = 0;  // equal unless split
+};
+
+class FrontQueue {
+  public:
+    static constexpr unsigned kPool = 256;  // pages per direction = ring slots
+
+    // Grants the rings and pools to the backend and allocates the ports.
+    static Result<std::unique_ptr<FrontQueue>> create(GrantShare& gs,
+                                                      std::unique_ptr<EventChannels> ev,
+                                                      FrontShared& f, unsigned index, bool split);
+    ~FrontQueue();
+    FrontQueue(const FrontQueue&) = delete;
+    FrontQueue& operator=(const FrontQueue&) = delete;
+
+    const QueueKeys& keys() const { return keys_; }
+    // Starts moving packets once the backend is connected.
+    Status start(Reactor& r, LocalPort& port);
+
+  private:
+    using TxRing = ring::FrontRing<netif::TxSring>;
+    using RxRing = ring::FrontRing<netif::RxSring>;
+
+    FrontQueue(std::unique_ptr<EventChannels> ev, FrontShared& f, unsigned index);
+    void on_event();
+    void on_port();
+    void run_tx();
+    void reap_tx();
+    void run_rx();
+    void post_rx();
+    void fault(const Error& e);
+    void watch_port(bool on);
+    void schedule_tx();
+
+    uint8_t* tx_page(unsigned i) const { return static_cast<uint8_t*>(tx_pool_.addr()) + i * 4096; }
+    uint8_t* rx_page(unsigned i) const { return static_cast<uint8_t*>(rx_pool_.addr()) + i * 4096; }
+
+    std::unique_ptr<EventChannels> ev_;
+    FrontShared& f_;
+    unsigned index_;
+    QueueKeys keys_;
+    SharedPages tx_ring_page_, rx_ring_page_, tx_pool_, rx_pool_;
+    TxRing tx_{nullptr};
+    RxRing rx_{nullptr};
+    Reactor* r_ = nullptr;
+    LocalPort* port_ = nullptr;
+    bool broken_ = false;
+    bool port_watched_ = false;
+    bool tx_scheduled_ = false;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+    // TX pool: pages in flight, and where the next frame starts.
+    std::vector<bool> tx_busy_ = std::vector<bool>(kPool, false);
+    unsigned tx_head_ = 0;
+    // RX pool: free buffers, and which buffer each ring slot holds.
+    std::vector<uint16_t> rx_free_;
+    std::vector<int32_t> rx_slot_ = std::vector<int32_t>(kPool, -1);
+    std::vector<uint8_t> scratch_ = std::vector<uint8_t>(70000);
+};
+
+}  // namespace xnet::netfront
