@@ -21,7 +21,7 @@ Result<std::string> Args::value(std::string_view key) {
 }
 
 const char* const kCommonHelp =
-    "  --profile safe|offload      checksum offload preset (default: safe)\n"
+    "  --profile safe|offload|suppress  checksum preset (default: safe)\n"
     "  --tx-checksum on|off        put partial checksums on the ring\n"
     "  --rx-checksum on|off        take partial checksums and data-validated from the ring\n"
     "  --tx-data-validated on|off  mark frames known to be good\n"

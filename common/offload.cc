@@ -1,5 +1,5 @@
 // Where the checksum decisions of both daemons live; see offload.h and
-// docs/datapath.md for the table this implements.
+// docs/datapath.md for the rules as a table.
 #include "xnet/offload.h"
 
 #include "xnet/frame_csum.h"
@@ -20,16 +20,18 @@ Policy offload() {
 
 Result<Policy> profile(std::string_view name) {
     if (name == "safe") return safe();
-    if (name == "offload") return offload();
+    // suppress differs from offload only between two ends that both run
+    // it; the policy keys that let an end know that come on top.
+    if (name == "offload" || name == "suppress") return offload();
     return fail(EINVAL, "unknown profile '" + std::string(name.substr(0, 64)) +
-                            "' (expected safe or offload)");
+                            "' (expected safe, offload or suppress)");
 }
 
 Status set(Policy& p, std::string_view key, std::string_view value) {
     bool on = value == "on";
     if (!on && value != "off") {
-        return fail(EINVAL, std::string(key) + ": '" + std::string(value.substr(0, 64)) +
-                                "' is not on or off");
+        return fail(EINVAL, std::string(key.substr(0, 64)) + ": '" +
+                                std::string(value.substr(0, 64)) + "' is not on or off");
     }
     if (key == "tx-checksum") {
         p.tx_checksum = on;
@@ -67,6 +69,35 @@ bool outer_partial(const pkt::Frame& f, pkt::CsumLoc loc) {
     return f.outer.checksummable() && f.outer.csum_loc() == loc;
 }
 
+// The frame as a receiver that knows only the outer headers sees it: what
+// csum_blank refers to on the ring (a tunnel's inner checksum stays as the
+// sender left it).
+pkt::Frame outer_only(const pkt::Frame& f) {
+    pkt::Frame o = f;
+    o.tunnel = pkt::Tunnel::none;
+    o.inner = {};
+    return o;
+}
+
+bool checked(pkt::Verdict d) {
+    return d == pkt::Verdict::good || d == pkt::Verdict::bad;
+}
+
+// Verifies every checksum of the frame (rx-checksum off): false if one is
+// wrong. Counts a frame as verified when it had one to check.
+bool verify_counted(std::span<const uint8_t> frame, const pkt::Frame& parsed, DirCounters& c,
+                    bool* l4_good = nullptr) {
+    auto v = pkt::verify(frame, parsed);
+    if (checked(v.ipv4_header) || checked(v.l4) || checked(v.inner_ipv4_header) ||
+        checked(v.inner_l4)) {
+        ++c.csum_verified;
+    }
+    if (l4_good) *l4_good = v.l4 == pkt::Verdict::good;
+    if (v.ok()) return true;
+    ++c.csum_bad;
+    return false;
+}
+
 Gso gso_of(uint8_t vnet_type) {
     switch (vnet_type & ~vnet::kGsoEcn) {
         case vnet::kGsoTcpv4:
@@ -98,7 +129,7 @@ Expected<Meta, Drop> to_ring(std::span<uint8_t> frame, const vnet::Hdr& h, const
         if (!partial || !outer_partial(*parsed, loc)) {
             // A GSO frame must travel with a partial checksum (the segments
             // get theirs when they are cut); Linux's rx_gso_checksum_fixup.
-            if (!pkt::make_partial(frame, *parsed)) return Unexpected{Drop::bad_frame};
+            if (!pkt::make_partial(frame, outer_only(*parsed))) return Unexpected{Drop::bad_frame};
             ++c.gso_fixups;
         }
         m.gso = g;
@@ -119,9 +150,12 @@ Expected<Meta, Drop> to_ring(std::span<uint8_t> frame, const vnet::Hdr& h, const
             m.csum_blank = true;
             ++c.csum_partial;
         } else {
-            // The local stack's own metadata says where; the parser need
-            // not understand the frame for this.
-            if (!pkt::complete_at(frame, loc)) return Unexpected{Drop::bad_csum_meta};
+            // Where the parser agrees with the stack, the datagram's own
+            // length bounds the sum (padding after it does not count);
+            // elsewhere the stack's metadata alone says where, as virtio does.
+            bool done =
+                parsed && outer_partial(*parsed, loc) && pkt::complete(frame, outer_only(*parsed));
+            if (!done && !pkt::complete_at(frame, loc)) return Unexpected{Drop::bad_csum_meta};
             ++c.csum_completed;
         }
         // Either way the checksum is known to be right once finished.
@@ -143,9 +177,14 @@ Expected<vnet::Hdr, Drop> from_ring(std::span<uint8_t> frame, const Meta& m, con
             is_v4(parsed->outer) != (m.gso == Gso::tcpv4) || m.gso_size == 0) {
             return Unexpected{Drop::gso_refused};
         }
+        // A complete checksum from the peer is checked before the fix-up
+        // overwrites it, when this end verifies.
+        if (!m.csum_blank && !rules.checksum && !verify_counted(frame, *parsed, c)) {
+            return Unexpected{Drop::bad_checksum};
+        }
         // Always rewritten: a peer's pseudo-header sum is not trusted, and
         // one that sent GSO without csum_blank gets the fix-up Linux does.
-        auto loc = pkt::make_partial(frame, *parsed);
+        auto loc = pkt::make_partial(frame, outer_only(*parsed));
         if (!loc) return Unexpected{Drop::bad_frame};
         if (!m.csum_blank) ++c.gso_fixups;
         h.flags = vnet::kNeedsCsum;
@@ -162,20 +201,26 @@ Expected<vnet::Hdr, Drop> from_ring(std::span<uint8_t> frame, const Meta& m, con
     if (m.csum_blank) {
         auto parsed = pkt::parse(frame);
         if (!parsed || !parsed->outer.checksummable()) return Unexpected{Drop::bad_frame};
+        // csum_blank blanks the outer TCP/UDP checksum only; a tunnel's
+        // inner one is the sender's and is never recomputed here.
+        pkt::Frame outer = outer_only(*parsed);
         if (rules.checksum) {
             // The sum in the field is the peer's: recomputed, as Linux
             // netback does (skb_checksum_setup with recalculate set).
-            auto loc = pkt::make_partial(frame, *parsed);
+            auto loc = pkt::make_partial(frame, outer);
             if (!loc) return Unexpected{Drop::bad_frame};
             h.flags = vnet::kNeedsCsum;
             h.csum_start = loc->start;
             h.csum_offset = loc->offset;
             ++c.csum_partial;
-        } else {
-            if (!pkt::complete(frame, *parsed)) return Unexpected{Drop::bad_frame};
-            ++c.csum_completed;
-            h.flags = vnet::kDataValid;  // computed here, so known good
+            return h;
         }
+        if (!pkt::complete(frame, outer)) return Unexpected{Drop::bad_frame};
+        ++c.csum_completed;
+        if (parsed->tunnel != pkt::Tunnel::none && !verify_counted(frame, *parsed, c)) {
+            return Unexpected{Drop::bad_checksum};
+        }
+        h.flags = vnet::kDataValid;  // computed (and verified) here, so known good
         return h;
     }
 

@@ -41,12 +41,24 @@ Vif::~Vif() {
     if (!fe_token_.empty()) (void)s_.xs.unwatch(fe_dir_ + "/state", fe_token_);
 }
 
+// Writes KEY in our directory only while the directory exists: a plain
+// write would re-create a directory the toolstack just removed (xenstore
+// creates missing parents), and the vif would never go.
+void Vif::write_own(std::string_view key, std::string_view value) {
+    auto st = s_.xs.transact([&](XenStore::Tx tx) -> Status {
+        auto dir = s_.xs.try_read(dir_, tx);
+        if (!dir) return Unexpected{dir.error()};
+        if (!*dir) return {};
+        return s_.xs.write(be(key), value, tx);
+    });
+    if (!st) log::error("{}: {}", name(), st.error().message());
+}
+
 void Vif::switch_state(State s) {
     if (state_ == s) return;
     log::info("{}: {} -> {}", name(), netif::state_name(state_), netif::state_name(s));
     state_ = s;
-    auto st = s_.xs.write(be("state"), std::to_string(int(s)));
-    if (!st) log::error("{}: {}", name(), st.error().message());
+    write_own("state", std::to_string(int(s)));
 }
 
 void Vif::report(const Error& e) {
@@ -73,6 +85,7 @@ void Vif::on_fault(const Error& e, bool quiet) {
         disconnect();
         broken_ = !quiet;
         switch_state(State::closing);
+        reconcile();  // the directory may have gone meanwhile
     });
 }
 
@@ -231,7 +244,7 @@ Status Vif::connect() {
         queues_.push_back(std::move(*q));
     }
     if (!(st = tap_->set_carrier(true))) return st;
-    (void)s_.xs.write(be("carrier"), "1");
+    write_own("carrier", "1");
     for (auto& q : queues_)
         q->kick();
     log::info(
@@ -248,7 +261,7 @@ void Vif::disconnect() {
     queues_.clear();
     extra_ports_.clear();
     if (tap_) (void)tap_->set_carrier(false);
-    (void)s_.xs.write(be("carrier"), "0");
+    write_own("carrier", "0");
     log::info("{}: disconnected", name());
 }
 

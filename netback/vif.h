@@ -62,6 +62,7 @@ class Vif {
     void disconnect();
     void teardown();
     void switch_state(netif::State s);
+    void write_own(std::string_view key, std::string_view value);
     void report(const Error& e);
     void on_fault(const Error& e, bool quiet);
     std::string be(std::string_view key) const { return dir_ + "/" + std::string(key); }
