@@ -1,6 +1,8 @@
 #include "xnet/reactor.h"
 
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -100,6 +102,18 @@ Status EpollReactor::run_once(int timeout_ms) {
             f();
     }
     return {};
+}
+
+Status EpollReactor::stop_on_signals() {
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigprocmask(SIG_BLOCK, &sigs, nullptr);
+    signals_.reset(signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!signals_) return fail(errno, "creating the signal descriptor");
+    return add(signals_.get(), EPOLLIN, [this](uint32_t) { stop(); });
 }
 
 Status EpollReactor::run() {

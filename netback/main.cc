@@ -1,8 +1,5 @@
 // xnetback: the dom0 half. Serves every vif of every guest found under
 // backend/vif in xenstore; see docs/datapath.md.
-#include <signal.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -85,16 +82,8 @@ int run(int argc, char** argv) {
     auto reactor = EpollReactor::create();
     if (!reactor) return fatal(reactor.error());
 
-    signal(SIGPIPE, SIG_IGN);
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    sigprocmask(SIG_BLOCK, &sigs, nullptr);
-    UniqueFd sfd(signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK));
-    if (!sfd) return fatal(Error{errno, "creating the signal descriptor"});
     auto& loop = **reactor;
-    (void)loop.add(sfd.get(), EPOLLIN, [&](uint32_t) { loop.stop(); });
+    if (auto st = loop.stop_on_signals(); !st) return fatal(st.error());
 
     netback::Services services{loop, **platform, *xs, **gt, opts};
     netback::Backend backend(services);

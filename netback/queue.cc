@@ -147,23 +147,20 @@ void BackQueue::schedule(bool tx, bool rx) {
     }
 }
 
-void BackQueue::fault(const Error& e) {
+void BackQueue::fault(const Error& e, bool quiet) {
     if (broken_) return;
     broken_ = true;
     r_.remove(port_.fd());
-    vif_.fault(e, false);
+    vif_.fault(e, quiet);
 }
 
 bool BackQueue::copy_failed(const CopySegment& s, const char* what) {
     if (s.status == 0) return false;
-    if (broken_) return true;
-    broken_ = true;
-    r_.remove(port_.fd());
     GrantRef ref = s.src.foreign ? s.src.ref : s.dst.ref;
-    Error e{EPROTO, fmt::format("grant copy of {} ref {} of domain {} (queue {}): {}", what, ref,
-                                vif_.dom, index_, gntst_name(s.status))};
-    // The domain is going away: nothing to blame it for.
-    vif_.fault(e, s.status == GNTST_bad_domain);
+    // A domain going away (bad_domain) is nothing to blame it for.
+    fault(Error{EPROTO, fmt::format("grant copy of {} ref {} of domain {} (queue {}): {}", what,
+                                    ref, vif_.dom, index_, gntst_name(s.status))},
+          s.status == GNTST_bad_domain);
     return true;
 }
 

@@ -82,7 +82,8 @@ class BackQueue {
     Result<bool> read_frame(RxFrame& f, size_t arena_off);
     void finish_rx(std::vector<RxFrame>& batch);
 
-    void fault(const Error& e);
+    // Marks the queue broken and tells the vif, once. QUIET: see VifShared.
+    void fault(const Error& e, bool quiet = false);
     bool copy_failed(const CopySegment& s, const char* what);
 
     Reactor& r_;

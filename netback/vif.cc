@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "xnet/log.h"
+#include "xnet/xs_keys.h"
 
 namespace xnet::netback {
 
@@ -136,28 +137,10 @@ Status Vif::setup() {
 }
 
 Result<Vif::FrontendKeys> Vif::read_frontend() {
-    // A missing key is DEF (or an error without one); anything but a
-    // decimal number up to MAX is an error naming the key.
-    auto num = [&](const std::string& path, uint64_t max,
-                   std::optional<uint64_t> def) -> Result<uint64_t> {
-        auto v = s_.xs.try_read(path);
-        if (!v) return Unexpected{v.error()};
-        if (!*v) {
-            if (def) return *def;
-            return fail(ENOENT, "reading " + path + ": missing");
-        }
-        auto n = netif::parse_number(**v, max);
-        if (!n) {
-            return fail(EINVAL, fmt::format("reading {}: '{}' is not a number up to {}", path,
-                                            (*v)->substr(0, 64), max));
-        }
-        return *n;
+    auto num = [&](const std::string& path, uint64_t max, std::optional<uint64_t> def) {
+        return read_number(s_.xs, path, max, def);
     };
-    auto flag = [&](const char* key) -> Result<bool> {
-        auto n = num(fe_dir_ + "/" + key, UINT32_MAX, 0);
-        if (!n) return Unexpected{n.error()};
-        return *n != 0;
-    };
+    auto flag = [&](const char* key) { return read_flag(s_.xs, fe_dir_ + "/" + key); };
     FrontendKeys k;
     auto rx_copy = flag("request-rx-copy");
     if (!rx_copy) return Unexpected{rx_copy.error()};

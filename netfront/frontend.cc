@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "xnet/log.h"
+#include "xnet/xs_keys.h"
 
 namespace xnet::netfront {
 
@@ -64,14 +65,7 @@ void Frontend::on_fault(const Error& e) {
 
 Status Frontend::start() {
     dir_ = fmt::format("/local/domain/{}/device/vif/{}", p_.self(), o_.devid);
-    auto num = [&](const std::string& path, uint64_t max) -> Result<uint64_t> {
-        auto v = xs_.read(path);
-        if (!v) return Unexpected{v.error()};
-        auto n = netif::parse_number(*v, max);
-        if (!n) return fail(EINVAL, fmt::format("reading {}: '{}'", path, v->substr(0, 64)));
-        return *n;
-    };
-    auto bid = num(fe("backend-id"), 0x7fef);
+    auto bid = read_number(xs_, fe("backend-id"), 0x7fef);
     if (!bid) return Unexpected{bid.error()};
     shared_.backend = DomId(*bid);
     auto be = xs_.read(fe("backend"));
@@ -123,17 +117,7 @@ void Frontend::on_store() {
 }
 
 Result<Frontend::BackendKeys> Frontend::read_backend() {
-    auto flag = [&](const char* key) -> Result<bool> {
-        auto v = xs_.try_read(be_dir_ + "/" + key);
-        if (!v) return Unexpected{v.error()};
-        if (!*v) return false;
-        auto n = netif::parse_number(**v, UINT32_MAX);
-        if (!n) {
-            return fail(EINVAL,
-                        fmt::format("reading {}/{}: '{}'", be_dir_, key, (*v)->substr(0, 64)));
-        }
-        return *n != 0;
-    };
+    auto flag = [&](const char* key) { return read_flag(xs_, be_dir_ + "/" + key); };
     BackendKeys b;
     auto rx_copy = flag("feature-rx-copy");
     if (!rx_copy) return Unexpected{rx_copy.error()};
@@ -147,14 +131,10 @@ Result<Frontend::BackendKeys> Frontend::read_backend() {
         if (!f) return Unexpected{f.error()};
         *out = *f;
     }
-    if (auto v = xs_.try_read(be_dir_ + "/multi-queue-max-queues"); v && *v) {
-        auto n = netif::parse_number(**v, 1024);
-        if (!n || *n == 0) {
-            return fail(EINVAL, fmt::format("reading {}/multi-queue-max-queues: '{}'", be_dir_,
-                                            (*v)->substr(0, 64)));
-        }
-        b.max_queues = unsigned(*n);
-    }
+    auto queues = read_number(xs_, be_dir_ + "/multi-queue-max-queues", 1024, 1);
+    if (!queues) return Unexpected{queues.error()};
+    if (*queues == 0) return fail(EINVAL, be_dir_ + "/multi-queue-max-queues is 0");
+    b.max_queues = unsigned(*queues);
     return b;
 }
 

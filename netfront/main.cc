@@ -1,7 +1,4 @@
 // xnetfront: the guest half of one vif (device/vif/N); see docs/datapath.md.
-#include <signal.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 
 #include <fmt/format.h>
@@ -89,16 +86,8 @@ int run(int argc, char** argv) {
     auto reactor = EpollReactor::create();
     if (!reactor) return fatal(reactor.error());
 
-    signal(SIGPIPE, SIG_IGN);
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    sigprocmask(SIG_BLOCK, &sigs, nullptr);
-    UniqueFd sfd(signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK));
-    if (!sfd) return fatal(Error{errno, "creating the signal descriptor"});
     auto& loop = **reactor;
-    (void)loop.add(sfd.get(), EPOLLIN, [&](uint32_t) { loop.stop(); });
+    if (auto st = loop.stop_on_signals(); !st) return fatal(st.error());
 
     netfront::Frontend front(loop, **platform, *xs, **gs, opts);
     if (control.empty()) control = frontend_control_path(kind, opts.devid);

@@ -68,6 +68,10 @@ class EpollReactor final : public Reactor {
     // One round: waits up to TIMEOUT (-1: forever) and dispatches.
     Status run_once(int timeout_ms);
     void stop() { stopping_ = true; }
+    // A daemon's ending: SIGTERM and SIGINT stop run() (they are blocked
+    // and read from a signalfd), SIGPIPE is ignored (a peer closing a
+    // socket is an error return, not a reason to die).
+    Status stop_on_signals();
 
   private:
     explicit EpollReactor(UniqueFd ep) : ep_(std::move(ep)) {}
@@ -76,6 +80,7 @@ class EpollReactor final : public Reactor {
         std::shared_ptr<Handler> h;
     };
     UniqueFd ep_;
+    UniqueFd signals_;
     std::map<int, Entry> handlers_;
     std::vector<std::function<void()>> deferred_;
     uint32_t next_gen_ = 1;

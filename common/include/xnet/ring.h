@@ -59,20 +59,27 @@ inline bool push(RING_IDX& prod, RING_IDX now, const RING_IDX& event) {
     return RING_IDX(now - ev) < RING_IDX(now - old);
 }
 
+// Asks to be notified once the producer publishes more than HAVE entries
+// after CONS, and looks once more (PENDING) so none slips in between:
+// whether it already has.
+template <class Pending>
+Result<bool> notify_beyond(RING_IDX& event, RING_IDX cons, RING_IDX have, Pending pending) {
+    store(event, cons + have + 1, std::memory_order_relaxed);
+    // The event /then/ re-reading the producer index (ring.h's xen_mb()).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    auto n = pending();
+    if (!n) return Unexpected{n.error()};
+    return *n > have;
+}
+
 // RING_FINAL_CHECK_FOR_*, for either end: before going idle, asks to be
-// notified of the entry after CONS and looks once more (PENDING), so none
-// slips in between.
+// notified of the entry after CONS, unless one is already there.
 template <class Pending>
 Result<bool> final_check(RING_IDX& event, RING_IDX cons, Pending pending) {
     auto n = pending();
     if (!n) return Unexpected{n.error()};
     if (*n > 0) return true;
-    store(event, cons + 1, std::memory_order_relaxed);
-    // The event /then/ re-reading the producer index (ring.h's xen_mb()).
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    n = pending();
-    if (!n) return Unexpected{n.error()};
-    return *n > 0;
+    return notify_beyond(event, cons, 0, pending);
 }
 }  // namespace detail
 
@@ -135,12 +142,7 @@ class BackRing {
     // rest of a packet whose first slots are here), and says whether they
     // already are.
     Result<bool> wait_beyond(RING_IDX avail) {
-        detail::store(s_->req_event, req_cons_ + avail + 1, std::memory_order_relaxed);
-        // The event /then/ re-reading the producer index, as final_check.
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        auto n = pending();
-        if (!n) return Unexpected{n.error()};
-        return *n > avail;
+        return detail::notify_beyond(s_->req_event, req_cons_, avail, [this] { return pending(); });
     }
 
     // The slot for the next response; published by push().
