@@ -1,5 +1,9 @@
 #include "xnet/cli.h"
 
+#include <fmt/format.h>
+
+#include "xnet/netif.h"
+
 namespace xnet::cli {
 
 Args::Args(int argc, char** argv) {
@@ -28,6 +32,8 @@ const char* const kCommonHelp =
     "  --sg on|off                 scatter-gather (multi-slot packets)\n"
     "  --tso on|off                TCP segmentation offload (GSO on the ring)\n"
     "  --platform xen|sim          hypervisor services (default: xen if /dev/xen/evtchn)\n"
+    "  --busy-poll-us N            after work, poll a ring this long before sleeping\n"
+    "                              (default 50; 0: sleep at once)\n"
     "  --verbose                   log more\n";
 
 Result<bool> common_option(std::string_view key, Args& a, Common& c) {
@@ -48,6 +54,17 @@ Result<bool> common_option(std::string_view key, Args& a, Common& c) {
         auto p = offload::profile(*v);
         if (!p) return Unexpected{p.error()};
         c.policy = *p;
+        return true;
+    }
+    if (key == "--busy-poll-us") {
+        auto v = a.value(key);
+        if (!v) return Unexpected{v.error()};
+        auto us = netif::parse_number(*v, 1000000);
+        if (!us)
+            return fail(EINVAL, fmt::format("--busy-poll-us: '{}' is not a number of "
+                                            "microseconds up to 1000000",
+                                            *v));
+        c.busy_poll = std::chrono::microseconds(*us);
         return true;
     }
     if (key == "--platform") {

@@ -95,12 +95,13 @@ Status EpollReactor::run_once(int timeout_ms) {
         auto h = it->second.h;  // keeps it alive if it removes itself
         (*h)(evs[i].events);
     }
-    while (!deferred_.empty()) {
-        auto now = std::move(deferred_);
-        deferred_.clear();
-        for (auto& f : now)
-            f();
-    }
+    // What was deferred until now; what these defer runs next round, after
+    // a look at the descriptors, so a queue that keeps rescheduling itself
+    // (busy polling, a long backlog) does not starve the others.
+    auto now = std::move(deferred_);
+    deferred_.clear();
+    for (auto& f : now)
+        f();
     return {};
 }
 

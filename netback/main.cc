@@ -65,6 +65,7 @@ int run(int argc, char** argv) {
         }
     }
     opts.policy = common.policy;
+    opts.busy_poll = common.busy_poll;
     log::set_program("xnetback");
     log::set_verbose(common.verbose);
 

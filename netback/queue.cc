@@ -23,6 +23,11 @@ constexpr size_t kBatch = 64;        // packets per grant copy
 constexpr unsigned kRounds = 4;      // batches per wakeup before yielding
 constexpr size_t kMaxFrame = 65536;  // read buffer per frame (kMaxPacket + 1)
 constexpr size_t kArena = 2u << 20;  // per direction
+// Bytes per guest TX batch: a frontend can keep only about 16 64 KiB
+// frames in flight (its ring's slots), so answering them a few at a time
+// lets it refill while we copy the rest, instead of waiting for all.
+constexpr size_t kTxBatchBytes = 256u << 10;
+static_assert(kTxBatchBytes + kMaxFrame <= kArena, "a batch's last frame fits the arena");
 constexpr size_t align64(size_t n) {
     return (n + 63) & ~size_t(63);
 }
@@ -57,6 +62,8 @@ BackQueue::BackQueue(Reactor& r, GrantTable& gt, std::unique_ptr<EventChannels> 
       vif_(vif),
       index_(index),
       keys_(keys),
+      tx_poll_(vif.busy_poll),
+      rx_poll_(vif.busy_poll),
       tx_arena_(kArena),
       rx_arena_(kArena) {
     tx_batch_.reserve(kBatch);
@@ -332,6 +339,7 @@ void BackQueue::finish_tx(std::vector<TxPacket>& batch) {
             iovec v{frame.data(), frame.size()};
             if (port_.write(*h, {&v, 1})) {
                 ++c.packets;
+                ++packets_;
                 c.bytes += p.len;
             } else {
                 c.drop(Drop::port_error);
@@ -351,16 +359,18 @@ void BackQueue::run_tx() {
         auto n = tx_.pending();
         if (!n) return fault(n.error());
         if (*n == 0) {
+            if (tx_poll_.again()) return schedule(true, false);
             auto more = tx_.final_check();
             if (!more) return fault(more.error());
             if (!*more) return;
             continue;
         }
+        tx_poll_.worked();
         tx_batch_.clear();
         segs_.clear();
         RING_IDX avail = *n;
         size_t off = 0;
-        while (avail > 0 && tx_batch_.size() < kBatch && off + kMaxFrame <= tx_arena_.size()) {
+        while (avail > 0 && tx_batch_.size() < kBatch && off < kTxBatchBytes) {
             TxPacket p;
             p.off = uint32_t(off);
             auto used = gather_tx(avail, p);
@@ -427,6 +437,7 @@ void BackQueue::finish_rx(std::vector<RxFrame>& batch) {
         ++c.packets;
         c.bytes += f.len;
     }
+    packets_ += batch.size();
     if (rx_.push()) {
         (void)ev_->notify(rx_local_);
         ++vif_.counters.notifications_sent;
@@ -509,7 +520,10 @@ void BackQueue::run_rx() {
             f.seg_count = uint32_t(segs_.size()) - f.seg_first;
             rx_batch_.push_back(f);
         }
-        if (!rx_batch_.empty()) finish_rx(rx_batch_);
+        if (!rx_batch_.empty()) {
+            rx_poll_.worked();
+            finish_rx(rx_batch_);
+        }
         if (broken_) return;
 
         if (held_) {
@@ -519,6 +533,7 @@ void BackQueue::run_rx() {
                 (void)r_.modify(port_.fd(), 0);
                 port_watched_ = false;
             }
+            if (rx_poll_.again()) return schedule(false, true);
             auto more = rx_.final_check();
             if (!more) return fault(more.error());
             if (!*more) return;

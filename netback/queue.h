@@ -5,12 +5,14 @@
 // publishes the responses together.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "xnet/busy_poll.h"
 #include "xnet/counters.h"
 #include "xnet/netif.h"
 #include "xnet/offload.h"
@@ -30,6 +32,7 @@ struct VifShared {
     offload::TxRules tx;  // frames we put on the guest's RX ring
     offload::RxRules rx;  // frames we take from the guest's TX ring
     bool gso_accepted_v4 = false, gso_accepted_v6 = false;  // what we advertised
+    std::chrono::microseconds busy_poll{0};                 // see BusyPoll
     VifCounters counters;
     // Called once per fault; the vif disconnects (later, not from inside
     // the queue). QUIET: the peer domain went away, nothing to blame.
@@ -55,6 +58,9 @@ class BackQueue {
     // Runs both directions now (after connecting, the frontend may have
     // queued work before our channel was bound).
     void kick();
+    // Frames this queue moved, both directions (the vif's counters have
+    // the rest; this shows how a multi-queue vif spreads its flows).
+    uint64_t packets() const { return packets_; }
 
   private:
     using TxRing = ring::BackRing<netif::TxSring>;
@@ -98,8 +104,10 @@ class BackQueue {
     RxRing rx_{nullptr};
     Port tx_local_ = 0, rx_local_ = 0;
     bool broken_ = false;
+    uint64_t packets_ = 0;
     bool port_watched_ = true;  // EPOLLIN on the port; off while a frame waits for room
     bool tx_scheduled_ = false, rx_scheduled_ = false;
+    BusyPoll tx_poll_, rx_poll_;  // requests; buffers for a held frame
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
     std::vector<uint8_t> tx_arena_, rx_arena_;

@@ -31,6 +31,7 @@ struct Vif::FrontendKeys {
 Vif::Vif(Services& s, DomId dom, unsigned devid) : s_(s), devid_(devid) {
     shared_.name = fmt::format("vif{}.{}", dom, devid);
     shared_.dom = dom;
+    shared_.busy_poll = s.options.busy_poll;
     dir_ = fmt::format("/local/domain/{}/backend/vif/{}/{}", s_.platform.self(), dom, devid);
     shared_.fault = [this](const Error& e, bool quiet) { on_fault(e, quiet); };
 }
@@ -346,10 +347,13 @@ void Vif::reconcile() {
 }
 
 std::string Vif::json() const {
+    std::string per_queue;
+    for (const auto& q : queues_)
+        per_queue += fmt::format("{}{}", per_queue.empty() ? "" : ",", q->packets());
     return fmt::format(
         "{{\"name\":\"{}\",\"domid\":{},\"devid\":{},\"end\":\"backend\",\"state\":\"{}\","
-        "\"queues\":{},\"broken\":{},\"counters\":{}}}",
-        name(), dom(), devid_, netif::state_name(state_), queues_.size(), broken_,
+        "\"queues\":{},\"queue_packets\":[{}],\"broken\":{},\"counters\":{}}}",
+        name(), dom(), devid_, netif::state_name(state_), queues_.size(), per_queue, broken_,
         shared_.counters.json());
 }
 

@@ -3,6 +3,7 @@
 // vif<domid>.<devid>, and its queues once connected.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,7 +21,8 @@ namespace xnet::netback {
 struct Options {
     offload::Policy policy = offload::safe();
     unsigned max_queues = 1;
-    unsigned gso_max_size = 62000;  // what the TAP may hand us (netif sizes are 16-bit)
+    unsigned gso_max_size = link::kNetifGsoMaxSize;  // what the TAP may hand us
+    std::chrono::microseconds busy_poll{0};
 };
 
 // What every vif uses, owned by the daemon.

@@ -28,6 +28,7 @@ struct Frontend::BackendKeys {
 Frontend::Frontend(Reactor& r, const Platform& p, const XenStore& xs, GrantShare& gs, Options o)
     : r_(r), p_(p), xs_(xs), gs_(gs), o_(std::move(o)) {
     shared_.name = o_.ifname;
+    shared_.busy_poll = o_.busy_poll;
     shared_.fault = [this](const Error& e) { on_fault(e); };
 }
 
@@ -92,7 +93,7 @@ Status Frontend::start() {
         if (!v || *v < 68) return fail(EINVAL, fmt::format("reading {}: '{}'", fe("mtu"), **mtu));
         if (!(st = link::set_mtu(o_.ifname, unsigned(*v)))) return st;
     }
-    if (!(st = link::set_gso_max_size(o_.ifname, 62000))) return st;
+    if (!(st = link::set_gso_max_size(o_.ifname, link::kNetifGsoMaxSize))) return st;
     if (!(st = tap_->set_carrier(false))) return st;
     if (!(st = link::set_up(o_.ifname, true))) return st;
 

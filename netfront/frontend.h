@@ -3,6 +3,7 @@
 // away and comes back (a restarted xnetback asks with Closing).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,7 @@ struct Options {
     std::string ifname = "eth0";
     unsigned queues = 1;  // wanted; the backend's maximum bounds it
     offload::Policy policy = offload::safe();
+    std::chrono::microseconds busy_poll{0};
 };
 
 class Frontend {

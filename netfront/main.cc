@@ -69,6 +69,7 @@ int run(int argc, char** argv) {
     }
     if (!have_devid) return usage_error("--devid is required");
     opts.policy = common.policy;
+    opts.busy_poll = common.busy_poll;
     log::set_program(fmt::format("xnetfront[{}]", opts.ifname));
     log::set_verbose(common.verbose);
 

@@ -19,10 +19,13 @@ using netif::kPage;
 namespace {
 constexpr unsigned kMaxFramePages = 17;  // 64 KiB of frame and its headers
 constexpr unsigned kBudget = 256;        // frames per direction per wakeup
+// Requests are published every this many bytes of frames, so the backend
+// copies big frames while we read the next ones, rather than after.
+constexpr size_t kPushBytes = 64u << 10;
 }  // namespace
 
 FrontQueue::FrontQueue(std::unique_ptr<EventChannels> ev, FrontShared& f, unsigned index)
-    : ev_(std::move(ev)), f_(f), index_(index) {}
+    : ev_(std::move(ev)), f_(f), index_(index), tx_poll_(f.busy_poll), rx_poll_(f.busy_poll) {}
 
 FrontQueue::~FrontQueue() {
     *alive_ = false;
@@ -116,6 +119,26 @@ void FrontQueue::schedule_tx() {
     });
 }
 
+void FrontQueue::schedule_rx() {
+    if (rx_scheduled_) return;
+    rx_scheduled_ = true;
+    r_->defer([this, alive = alive_] {
+        if (!*alive) return;
+        rx_scheduled_ = false;
+        run_rx();
+    });
+}
+
+void FrontQueue::schedule_reap() {
+    if (reap_scheduled_) return;
+    reap_scheduled_ = true;
+    r_->defer([this, alive = alive_] {
+        if (!*alive) return;
+        reap_scheduled_ = false;
+        reap_tx();
+    });
+}
+
 void FrontQueue::on_event() {
     for (;;) {
         auto p = ev_->pending();
@@ -139,6 +162,14 @@ void FrontQueue::run_tx() {
     if (broken_) return;
     auto& c = f_.counters.tx;
     bool pushed = false;
+    size_t unpushed = 0;
+    auto push = [&] {
+        if (tx_.push()) {
+            (void)ev_->notify(keys_.tx_port);
+            ++f_.counters.notifications_sent;
+        }
+        unpushed = 0;
+    };
     unsigned n = 0;
     for (; n < kBudget; ++n) {
         // Room for the largest frame: its slots, an extra, and its pages.
@@ -203,15 +234,16 @@ void FrontQueue::run_tx() {
         ++c.packets;
         c.bytes += len;
         pushed = true;
+        unpushed += len;
+        if (unpushed >= kPushBytes) push();
     }
-    if (pushed && tx_.push()) {
-        (void)ev_->notify(keys_.tx_port);
-        ++f_.counters.notifications_sent;
-    }
+    if (pushed && unpushed) push();
     if (n == kBudget) {
         schedule_tx();  // more may wait: after the other queues had a turn
     } else if (n <= kBudget) {
         watch_port(false);  // no room: the responses will bring us back
+        tx_poll_.worked();  // ... and they are worth polling for
+        schedule_reap();
     } else {
         watch_port(true);
     }
@@ -223,6 +255,13 @@ void FrontQueue::reap_tx() {
     for (;;) {
         auto n = tx_.pending();
         if (!n) return fault(n.error());
+        if (*n == 0 && !port_watched_ && tx_poll_.again()) {
+            // Blocked on room: look for responses again soon rather than
+            // sleep until the backend's notification.
+            schedule_reap();
+            break;
+        }
+        if (*n) tx_poll_.worked();
         for (RING_IDX i = 0; i < *n; ++i) {
             netif::TxResponse r = tx_.take();
             if (r.status == NETIF_RSP_NULL) continue;  // an extra-info slot
@@ -273,6 +312,10 @@ void FrontQueue::run_rx() {
         auto n = rx_.pending();
         if (!n) return fault(n.error());
         if (*n == 0) {
+            if (rx_poll_.again()) {
+                schedule_rx();
+                break;
+            }
             auto more = rx_.final_check();
             if (!more) return fault(more.error());
             if (!*more) break;
@@ -384,12 +427,8 @@ void FrontQueue::run_rx() {
             }
         }
         rx_.skip(idx);
-        if (budget == kBudget) {
-            // More may wait: come back after the other queues had a turn.
-            r_->defer([this, alive = alive_] {
-                if (*alive) run_rx();
-            });
-        }
+        rx_poll_.worked();
+        if (budget == kBudget) schedule_rx();  // more may wait: after the others had a turn
     }
     post_rx();
 }

@@ -9,12 +9,14 @@
 // ring slot as their corresponding request").
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "xnet/busy_poll.h"
 #include "xnet/counters.h"
 #include "xnet/netif.h"
 #include "xnet/offload.h"
@@ -32,6 +34,7 @@ struct FrontShared {
     offload::TxRules tx;  // frames we put on the TX ring
     offload::RxRules rx;  // frames we take from the RX ring
     bool gso_accepted_v4 = false, gso_accepted_v6 = false;
+    std::chrono::microseconds busy_poll{0};  // see BusyPoll
     VifCounters counters;
     std::function<void(const Error&)> fault;  // the backend broke the protocol
 };
@@ -72,6 +75,8 @@ class FrontQueue {
     void fault(const Error& e);
     void watch_port(bool on);
     void schedule_tx();
+    void schedule_rx();
+    void schedule_reap();
 
     uint8_t* tx_page(unsigned i) const { return static_cast<uint8_t*>(tx_pool_.addr()) + i * 4096; }
     uint8_t* rx_page(unsigned i) const { return static_cast<uint8_t*>(rx_pool_.addr()) + i * 4096; }
@@ -87,7 +92,8 @@ class FrontQueue {
     LocalPort* port_ = nullptr;
     bool broken_ = false;
     bool port_watched_ = false;
-    bool tx_scheduled_ = false;
+    bool tx_scheduled_ = false, rx_scheduled_ = false, reap_scheduled_ = false;
+    BusyPoll tx_poll_, rx_poll_;  // TX responses while blocked; RX responses
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
     // TX pool: pages in flight, and where the next frame starts.

@@ -37,6 +37,16 @@ fails_with() {  # fails_with TEXT CMD...: CMD fails and says TEXT
     [[ "$out" == *"$text"* ]]
 }
 
+wait_for() {  # wait_for SECONDS CMD...: until CMD succeeds
+    local t=$(($1 * 10))
+    shift
+    while ((t-- > 0)); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 summary() {  # summary SUITE: the line tests/run-suites reads; fails if any check did
     echo "$1: $passed passed, $failed failed"
     [[ $failed -eq 0 ]]

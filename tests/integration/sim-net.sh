@@ -46,26 +46,17 @@ start_backend() {
     back_pid=$!
 }
 
-# start_guest DOMID: its xnetfront (profile offload) and addresses .1D / ::1D
+# start_guest DOMID [OPTION...]: its xnetfront (profile offload, and the
+# options) and addresses .1D / ::1D
 start_guest() {
     local d=$1
-    "$sim" exec "$d" -- "$build/xnetfront" --devid 0 --profile offload \
+    shift
+    "$sim" exec "$d" -- "$build/xnetfront" --devid 0 --profile offload "$@" \
         >>"$dir/xnetfront-$d.log" 2>&1 &
     wait_for 10 indom "$d" ip link show eth0 || return 1
     indom "$d" ip link set lo up
     indom "$d" ip addr add "10.10.0.$((10 + d))/24" dev eth0
     indom "$d" ip -6 addr add "fd10::$((10 + d))/64" dev eth0 nodad
-}
-
-# wait_for SECONDS CMD...: until CMD succeeds
-wait_for() {
-    local t=$(($1 * 10))
-    shift
-    while ((t-- > 0)); do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    return 1
 }
 
 # bridge_vif DOMID: what vif-bridge will do (issue 5): the TAP on xenbr0
@@ -124,9 +115,10 @@ ip netns exec "$out" tcpdump -Q in -c 20000 -i eth0 -w "$dir/outside.pcap" >/dev
 capture_pid=$!
 
 start_backend
+# Guest 2 asks for two queues (the backend offers up to 2).
 for d in 1 2; do
     check "vif$d.0 added (backend reached InitWait)" add_vif "$d"
-    check "guest $d: xnetfront up" start_guest "$d"
+    check "guest $d: xnetfront up" start_guest "$d" --queues "$d"
     check "guest $d: connected" wait_for 10 connected "$d"
 done
 check "TAP vif1.0 has the virtio header and offloads" \
@@ -151,6 +143,21 @@ tcp "tcp guest1 -> outside" "$out" xnet-dom1 10.10.0.100
 tcp "tcp outside -> guest2" "$out" xnet-dom2 10.10.0.100 -R
 tcp "tcp6 guest2 -> dom0" xnet-dom0 xnet-dom2 fd10::1
 tcp "tcp6 outside -> guest1" "$out" xnet-dom1 fd10::100 -R
+
+# Multi-queue: guest 2's keys in the queue-N layout, and many flows spread
+# over both queues (a flow's queue follows its hash; 16 flows all on one
+# queue would be a 1 in 32768 chance).
+check "multi-queue: guest 2 wrote multi-queue-num-queues 2" \
+    equals 2 as 0 xenstore-read /local/domain/2/device/vif/0/multi-queue-num-queues
+check "multi-queue: guest 2 wrote queue-1's ring refs" \
+    as 0 xenstore-read /local/domain/2/device/vif/0/queue-1/tx-ring-ref
+check "multi-queue: guest 1 kept the single-queue layout" \
+    as 0 xenstore-read /local/domain/1/device/vif/0/tx-ring-ref
+tcp "multi-queue: tcp guest2 -> dom0, 16 streams" xnet-dom0 xnet-dom2 10.10.0.1 -P 16
+tcp "multi-queue: tcp dom0 -> guest2, 16 streams" xnet-dom0 xnet-dom2 10.10.0.1 -P 16 -R
+"$build/xnetctl" --control "$dir/dom0/xnetback.sock" -S vif2.0 >"$dir/stats2.json"
+check "multi-queue: both of vif2.0's queues moved frames" \
+    grep -qE '"queues":2,"queue_packets":\[[1-9][0-9]*,[1-9][0-9]*\]' "$dir/stats2.json"
 
 "$build/xnetctl" --control "$dir/dom0/xnetback.sock" -S vif1.0 >"$dir/stats.json"
 check "counters: partial checksums passed to the guest" \

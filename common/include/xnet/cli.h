@@ -2,6 +2,7 @@
 // platform choice, and "--key value" / "--key=value" splitting.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,6 +41,7 @@ struct Common {
     offload::Policy policy = offload::safe();
     std::optional<PlatformKind> platform;
     bool verbose = false;
+    std::chrono::microseconds busy_poll{50};  // see BusyPoll
 };
 Result<bool> common_option(std::string_view key, Args& a, Common& c);
 extern const char* const kCommonHelp;

@@ -83,6 +83,13 @@ Status set_mtu(const std::string& ifname, unsigned mtu);
 Status set_mac(const std::string& ifname, const std::array<uint8_t, 6>& mac);
 // Largest GSO frame the stack may hand the device (IFLA_GSO_MAX_SIZE).
 Status set_gso_max_size(const std::string& ifname, unsigned bytes);
+// The GSO limit for a TAP whose frames go on a netif ring, where a packet's
+// size is 16 bits. The kernel segments in software any frame whose length
+// is at or above the limit, so with 65535 every frame fits. Any lower and
+// a local TCP sender routed through a bridge (which keeps 65536 for
+// itself) builds frames between the two sizes, every one of which would
+// then be cut to MTU size before it reaches us.
+inline constexpr unsigned kNetifGsoMaxSize = 65535;
 bool exists(const std::string& ifname);
 // "00:16:3e:01:02:03" -> bytes; nullopt when malformed.
 std::optional<std::array<uint8_t, 6>> parse_mac(std::string_view s);
