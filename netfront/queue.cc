@@ -160,6 +160,8 @@ void FrontQueue::on_port() {
 
 void FrontQueue::run_tx() {
     if (broken_) return;
+    (void)take_tx_responses();
+    if (broken_) return;
     auto& c = f_.counters.tx;
     bool pushed = false;
     size_t unpushed = 0;
@@ -249,36 +251,46 @@ void FrontQueue::run_tx() {
     }
 }
 
-void FrontQueue::reap_tx() {
-    if (broken_) return;
+bool FrontQueue::take_tx_responses() {
+    auto n = tx_.pending();
+    if (!n) {
+        fault(n.error());
+        return false;
+    }
     bool freed = false;
+    for (RING_IDX i = 0; i < *n; ++i) {
+        netif::TxResponse r = tx_.take();
+        if (r.status == NETIF_RSP_NULL) continue;  // an extra-info slot
+        if (r.id >= kPool || !tx_busy_[r.id]) {
+            fault(Error{EPROTO, fmt::format("queue {}: TX response for id {}, which is not in "
+                                            "flight",
+                                            index_, r.id)});
+            return false;
+        }
+        tx_busy_[r.id] = false;
+        if (r.status != NETIF_RSP_OKAY) f_.counters.tx.drop(Drop::peer_error);
+        freed = true;
+    }
+    if (*n) tx_poll_.worked();
+    return freed;
+}
+
+// Responses matter only when TX is blocked on room: otherwise run_tx takes
+// them as it goes, and we leave rsp_event behind so that the backend does
+// not notify us for each batch it answers.
+void FrontQueue::reap_tx() {
     for (;;) {
-        auto n = tx_.pending();
-        if (!n) return fault(n.error());
-        if (*n == 0 && !port_watched_ && tx_poll_.again()) {
-            // Blocked on room: look for responses again soon rather than
-            // sleep until the backend's notification.
-            schedule_reap();
-            break;
-        }
-        if (*n) tx_poll_.worked();
-        for (RING_IDX i = 0; i < *n; ++i) {
-            netif::TxResponse r = tx_.take();
-            if (r.status == NETIF_RSP_NULL) continue;  // an extra-info slot
-            if (r.id >= kPool || !tx_busy_[r.id]) {
-                return fault(Error{EPROTO, fmt::format("queue {}: TX response for id {}, which "
-                                                       "is not in flight",
-                                                       index_, r.id)});
-            }
-            tx_busy_[r.id] = false;
-            if (r.status != NETIF_RSP_OKAY) f_.counters.tx.drop(Drop::peer_error);
-            freed = true;
-        }
+        if (broken_) return;
+        bool freed = take_tx_responses();
+        if (broken_ || port_watched_) return;
+        if (freed) return run_tx();
+        // Blocked: look for responses again soon rather than sleep until
+        // the backend's notification.
+        if (tx_poll_.again()) return schedule_reap();
         auto more = tx_.final_check();
         if (!more) return fault(more.error());
-        if (!*more) break;
+        if (!*more) return;
     }
-    if (freed && !port_watched_) run_tx();
 }
 
 // ---- RX: ring -> TAP --------------------------------------------------------

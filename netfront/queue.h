@@ -70,6 +70,7 @@ class FrontQueue {
     void on_port();
     void run_tx();
     void reap_tx();
+    bool take_tx_responses();  // frees the buffers of answered requests
     void run_rx();
     void post_rx();
     void fault(const Error& e);
