@@ -6,6 +6,7 @@
 #include <string>
 
 #include "xnet/control.h"
+#include "xnet/netif.h"
 #include "xnet/platform/platform.h"
 
 using namespace xnet;
@@ -32,7 +33,12 @@ int main(int argc, char** argv) {
         } else if (a == "--json") {
             // JSON is the only output of this first cut.
         } else if (a == "--frontend" && i + 1 < argc) {
-            control = frontend_control_path(default_platform(), unsigned(std::stoul(argv[++i])));
+            auto devid = netif::parse_number(argv[++i], 0xffff);
+            if (!devid) {
+                fmt::print(stderr, "xnetctl: --frontend: '{}' is not a device id\n", argv[i]);
+                return 2;
+            }
+            control = frontend_control_path(default_platform(), unsigned(*devid));
         } else if (a == "--control" && i + 1 < argc) {
             control = argv[++i];
         } else if (a == "list") {
@@ -56,5 +62,5 @@ int main(int argc, char** argv) {
         return 3;
     }
     fmt::print("{}\n", *r);
-    return r->find("\"error\"") == 0 || r->rfind("{\"error\"", 0) == 0 ? 1 : 0;
+    return r->rfind("{\"error\"", 0) == 0 ? 1 : 0;
 }

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "xnet/control.h"
 #include "xnet/log.h"
 
 namespace xnet::netback {
@@ -145,9 +146,11 @@ std::string Backend::control(std::string_view req) {
     }
     if (cmd == "stats") {
         if (Vif* v = find(arg)) return v->json();
-        return fmt::format("{{\"error\":\"no such interface: {}\"}}", arg.substr(0, 32));
+        return fmt::format("{{\"error\":{}}}",
+                           json_quote(fmt::format("no such interface: {}", arg.substr(0, 32))));
     }
-    return fmt::format("{{\"error\":\"unknown request: {}\"}}", cmd.substr(0, 32));
+    return fmt::format("{{\"error\":{}}}",
+                       json_quote(fmt::format("unknown request: {}", cmd.substr(0, 32))));
 }
 
 }  // namespace xnet::netback
