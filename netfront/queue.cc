@@ -109,33 +109,15 @@ void FrontQueue::watch_port(bool on) {
     port_watched_ = on;
 }
 
-void FrontQueue::schedule_tx() {
-    if (tx_scheduled_) return;
-    tx_scheduled_ = true;
-    r_->defer([this, alive = alive_] {
+// Runs RUN once after the current handler, unless it is already due; FLAG
+// says it is. Nothing runs if the queue is gone by then.
+void FrontQueue::schedule(bool& flag, void (FrontQueue::*run)()) {
+    if (flag) return;
+    flag = true;
+    r_->defer([this, &flag, run, alive = alive_] {
         if (!*alive) return;
-        tx_scheduled_ = false;
-        run_tx();
-    });
-}
-
-void FrontQueue::schedule_rx() {
-    if (rx_scheduled_) return;
-    rx_scheduled_ = true;
-    r_->defer([this, alive = alive_] {
-        if (!*alive) return;
-        rx_scheduled_ = false;
-        run_rx();
-    });
-}
-
-void FrontQueue::schedule_reap() {
-    if (reap_scheduled_) return;
-    reap_scheduled_ = true;
-    r_->defer([this, alive = alive_] {
-        if (!*alive) return;
-        reap_scheduled_ = false;
-        reap_tx();
+        flag = false;
+        (this->*run)();
     });
 }
 
@@ -241,11 +223,12 @@ void FrontQueue::run_tx() {
     }
     if (pushed && unpushed) push();
     if (n == kBudget) {
-        schedule_tx();  // more may wait: after the other queues had a turn
+        schedule(tx_scheduled_,
+                 &FrontQueue::run_tx);  // more may wait: after the other queues had a turn
     } else if (n <= kBudget) {
         watch_port(false);  // no room: the responses will bring us back
         tx_poll_.worked();  // ... and they are worth polling for
-        schedule_reap();
+        schedule(reap_scheduled_, &FrontQueue::reap_tx);
     } else {
         watch_port(true);
     }
@@ -286,7 +269,7 @@ void FrontQueue::reap_tx() {
         if (freed) return run_tx();
         // Blocked: look for responses again soon rather than sleep until
         // the backend's notification.
-        if (tx_poll_.again()) return schedule_reap();
+        if (tx_poll_.again()) return schedule(reap_scheduled_, &FrontQueue::reap_tx);
         auto more = tx_.final_check();
         if (!more) return fault(more.error());
         if (!*more) return;
@@ -325,7 +308,7 @@ void FrontQueue::run_rx() {
         if (!n) return fault(n.error());
         if (*n == 0) {
             if (rx_poll_.again()) {
-                schedule_rx();
+                schedule(rx_scheduled_, &FrontQueue::run_rx);
                 break;
             }
             auto more = rx_.final_check();
@@ -440,7 +423,9 @@ void FrontQueue::run_rx() {
         }
         rx_.skip(idx);
         rx_poll_.worked();
-        if (budget == kBudget) schedule_rx();  // more may wait: after the others had a turn
+        if (budget == kBudget)
+            schedule(rx_scheduled_,
+                     &FrontQueue::run_rx);  // more may wait: after the others had a turn
     }
     post_rx();
 }

@@ -75,9 +75,7 @@ class FrontQueue {
     void post_rx();
     void fault(const Error& e);
     void watch_port(bool on);
-    void schedule_tx();
-    void schedule_rx();
-    void schedule_reap();
+    void schedule(bool& flag, void (FrontQueue::*run)());
 
     uint8_t* tx_page(unsigned i) const { return static_cast<uint8_t*>(tx_pool_.addr()) + i * 4096; }
     uint8_t* rx_page(unsigned i) const { return static_cast<uint8_t*>(rx_pool_.addr()) + i * 4096; }
