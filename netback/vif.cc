@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "xnet/log.h"
+#include "xnet/policy_keys.h"
 #include "xnet/xs_keys.h"
 
 namespace xnet::netback {
@@ -28,7 +29,7 @@ struct Vif::FrontendKeys {
     std::vector<QueueKeys> q;
 };
 
-Vif::Vif(Services& s, DomId dom, unsigned devid) : s_(s), devid_(devid) {
+Vif::Vif(Services& s, DomId dom, unsigned devid) : s_(s), devid_(devid), policy_(s.options.policy) {
     shared_.name = fmt::format("vif{}.{}", dom, devid);
     shared_.dom = dom;
     shared_.busy_poll = s.options.busy_poll;
@@ -91,10 +92,81 @@ void Vif::on_fault(const Error& e, bool quiet) {
     });
 }
 
+Vif::Advertised Vif::advertised(const offload::Policy& p) {
+    // GSO from the guest needs csum_blank accepted: a GSO frame always
+    // travels with a partial checksum.
+    return {.sg = p.sg, .gso = p.sg && p.tso && p.rx_checksum, .ipv6_csum = p.rx_checksum};
+}
+
+// What we take from the guest, as keys: written before InitWait, read by
+// the frontend when it connects.
+Status Vif::write_advertised() {
+    auto a = advertised(policy_);
+    shared_.gso_accepted_v4 = shared_.gso_accepted_v6 = a.gso;
+    return s_.xs.transact([&](XenStore::Tx tx) -> Status {
+        auto dir = s_.xs.try_read(dir_, tx);
+        if (!dir) return Unexpected{dir.error()};
+        if (!*dir) return {};  // being removed: do not re-create it
+        Status r;
+        for (auto [key, on] : {std::pair{"feature-sg", a.sg},
+                               {"feature-gso-tcpv4", a.gso},
+                               {"feature-gso-tcpv6", a.gso},
+                               {"feature-ipv6-csum-offload", a.ipv6_csum}}) {
+            if (!(r = s_.xs.write(be(key), on ? "1" : "0", tx))) return r;
+        }
+        return r;
+    });
+}
+
+// The policy keys, applied. Called on every change in our directory (the
+// backend's watch covers offload/): level-triggered, so repeats are free.
+void Vif::apply_policy() {
+    auto kp = offload::read_policy_keys(s_.xs, dir_, s_.options.policy, policy_);
+    std::string errors;
+    for (auto& e : kp.errors)
+        errors += e.message() + "\n";
+    if (errors != policy_errors_) {
+        policy_errors_ = errors;
+        for (auto& e : kp.errors)
+            report(e);
+    }
+    if (kp.policy == policy_) return;
+    auto before = advertised(policy_);
+    policy_ = kp.policy;
+    log::info("{}: offload policy now {}", name(), offload::describe(policy_));
+    if (state_ == State::unknown || state_ == State::initialising) return;  // setup() will
+    if (auto st = write_advertised(); !st) report(st.error());
+    if (state_ != State::connected || !fe_keys_) return;
+    if (advertised(policy_) != before) {
+        // A frontend reads our features only when it connects (Linux's
+        // does): it learns of the change by connecting again. The
+        // configuration stays; only the rings are set up anew.
+        log::info("{}: the frontend must see new features: reconnecting", name());
+        disconnect();
+        return switch_state(State::closing);
+    }
+    if (auto st = derive_rules(); !st) report(st.error());
+}
+
+// The rules for both directions from our policy and the frontend's keys,
+// and the TAP's offloads to match. Safe to call while packets flow: the
+// queues read the rules per frame.
+Status Vif::derive_rules() {
+    const auto& p = policy_;
+    const auto& k = *fe_keys_;
+    auto& tx = shared_.tx;
+    tx.csum_blank_v4 = p.tx_checksum && !k.no_csum;
+    tx.csum_blank_v6 = p.tx_checksum && k.ipv6_csum;
+    tx.data_validated = p.tx_data_validated;
+    tx.sg = k.sg;
+    tx.gso_v4 = tx.csum_blank_v4 && p.sg && p.tso && k.sg && k.gso4;
+    tx.gso_v6 = tx.csum_blank_v6 && p.sg && p.tso && k.sg && k.gso6;
+    shared_.rx.checksum = p.rx_checksum;
+    return tap_->set_offload({.csum = true, .tso4 = tx.gso_v4, .tso6 = tx.gso_v6});
+}
+
 Status Vif::setup() {
-    const auto& p = s_.options.policy;
-    bool gso = p.sg && p.tso && p.rx_checksum;
-    shared_.gso_accepted_v4 = shared_.gso_accepted_v6 = gso;
+    const auto& p = policy_;
     if (!tap_) {
         auto t = Tap::open(name());
         if (!t) return Unexpected{t.error()};
@@ -119,16 +191,13 @@ Status Vif::setup() {
         if (!(st = link::set_mtu(name(), unsigned(*v)))) return st;
     }
     if (!(st = link::set_up(name(), true))) return st;
+    if (!(st = write_advertised())) return st;
 
     return s_.xs.transact([&](XenStore::Tx tx) -> Status {
         auto w = [&](std::string_view key, auto value) {
             return s_.xs.write(be(key), fmt::format("{}", value), tx);
         };
         Status r;
-        if (!(r = w("feature-sg", int(p.sg)))) return r;
-        if (!(r = w("feature-gso-tcpv4", int(gso)))) return r;
-        if (!(r = w("feature-gso-tcpv6", int(gso)))) return r;
-        if (!(r = w("feature-ipv6-csum-offload", int(p.rx_checksum)))) return r;
         if (!(r = w("feature-rx-copy", 1))) return r;
         if (!(r = w("feature-rx-flip", 0))) return r;
         if (!(r = w("feature-split-event-channels", 1))) return r;
@@ -200,17 +269,10 @@ Result<Vif::FrontendKeys> Vif::read_frontend() {
 Status Vif::connect() {
     auto k = read_frontend();
     if (!k) return Unexpected{k.error()};
-    const auto& p = s_.options.policy;
-    auto& tx = shared_.tx;
-    tx.csum_blank_v4 = p.tx_checksum && !k->no_csum;
-    tx.csum_blank_v6 = p.tx_checksum && k->ipv6_csum;
-    tx.data_validated = p.tx_data_validated;
-    tx.sg = k->sg;
-    tx.gso_v4 = tx.csum_blank_v4 && p.sg && p.tso && k->sg && k->gso4;
-    tx.gso_v6 = tx.csum_blank_v6 && p.sg && p.tso && k->sg && k->gso6;
-    shared_.rx.checksum = p.rx_checksum;
-    auto st = tap_->set_offload({.csum = true, .tso4 = tx.gso_v4, .tso6 = tx.gso_v6});
+    fe_keys_ = std::make_unique<FrontendKeys>(*k);
+    auto st = derive_rules();
     if (!st) return st;
+    const auto& tx = shared_.tx;
 
     for (unsigned i = 0; i < k->queues; ++i) {
         LocalPort* port = &tap_->first();
@@ -241,6 +303,7 @@ Status Vif::connect() {
 }
 
 void Vif::disconnect() {
+    fe_keys_.reset();
     if (queues_.empty() && extra_ports_.empty()) return;
     queues_.clear();
     extra_ports_.clear();
@@ -267,6 +330,7 @@ void Vif::reconcile() {
         gone_ = true;
         return;
     }
+    apply_policy();
     auto online = s_.xs.try_read(be("online"));
     bool removing = online && *online && **online == "0";
 
@@ -352,9 +416,9 @@ std::string Vif::json() const {
         per_queue += fmt::format("{}{}", per_queue.empty() ? "" : ",", q->packets());
     return fmt::format(
         "{{\"name\":\"{}\",\"domid\":{},\"devid\":{},\"end\":\"backend\",\"state\":\"{}\","
-        "\"queues\":{},\"queue_packets\":[{}],\"broken\":{},\"counters\":{}}}",
+        "\"queues\":{},\"queue_packets\":[{}],\"broken\":{},\"policy\":{},\"counters\":{}}}",
         name(), dom(), devid_, netif::state_name(state_), queues_.size(), per_queue, broken_,
-        shared_.counters.json());
+        offload::json(policy_), shared_.counters.json());
 }
 
 }  // namespace xnet::netback

@@ -57,7 +57,16 @@ class Vif {
 
   private:
     struct FrontendKeys;
+    // The keys the frontend reads at connect, as this end's policy makes them.
+    struct Advertised {
+        bool sg, gso, ipv6_csum;
+        bool operator==(const Advertised&) const = default;
+    };
+    static Advertised advertised(const offload::Policy& p);
 
+    void apply_policy();
+    Status write_advertised();
+    Status derive_rules();
     Status setup();
     Result<FrontendKeys> read_frontend();
     Status connect();
@@ -79,6 +88,9 @@ class Vif {
     std::vector<std::unique_ptr<TapQueue>> extra_ports_;
     std::vector<std::unique_ptr<BackQueue>> queues_;
     VifShared shared_;
+    offload::Policy policy_;                 // in force: the keys over the daemon's default
+    std::string policy_errors_;              // the last reported, so each is reported once
+    std::unique_ptr<FrontendKeys> fe_keys_;  // what the connected frontend wrote
     bool broken_ = false;  // the frontend broke the protocol; wait for it to re-initialise
     bool gone_ = false;
     bool fault_pending_ = false;

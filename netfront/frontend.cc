@@ -4,6 +4,7 @@
 //   Connected --backend Connected--> packets flow
 //   Connected --backend Closing/Closed/gone--> Closed --backend InitWait--> Connected ...
 //   Closed --backend Closed and still online--> Initialising (asks it to start over)
+//   Connected --our features changed--> Closing --backend let go--> Closed ...
 //
 // On start we write Initialising, which makes a backend still holding an
 // old connection of ours let go of it and go back to InitWait.
@@ -14,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "xnet/log.h"
+#include "xnet/policy_keys.h"
 #include "xnet/xs_keys.h"
 
 namespace xnet::netfront {
@@ -26,7 +28,7 @@ struct Frontend::BackendKeys {
 };
 
 Frontend::Frontend(Reactor& r, const Platform& p, const XenStore& xs, GrantShare& gs, Options o)
-    : r_(r), p_(p), xs_(xs), gs_(gs), o_(std::move(o)) {
+    : r_(r), p_(p), xs_(xs), gs_(gs), o_(std::move(o)), policy_(o_.policy) {
     shared_.name = o_.ifname;
     shared_.busy_poll = o_.busy_poll;
     shared_.fault = [this](const Error& e) { on_fault(e); };
@@ -139,9 +141,59 @@ Result<Frontend::BackendKeys> Frontend::read_backend() {
     return b;
 }
 
+Frontend::Advertised Frontend::advertised(const offload::Policy& p) {
+    // rx-checksum off is feature-no-csum-offload (and no IPv6 partials):
+    // the backend completes every checksum; GSO needs partials accepted.
+    return {.sg = p.sg, .gso = p.sg && p.tso && p.rx_checksum, .rx_csum = p.rx_checksum};
+}
+
+// The policy keys, applied. Called on every change in our directory:
+// level-triggered, so repeats are free.
+void Frontend::apply_policy() {
+    auto kp = offload::read_policy_keys(xs_, dir_, o_.policy, policy_);
+    std::string errors;
+    for (auto& e : kp.errors)
+        errors += e.message() + "\n";
+    if (errors != policy_errors_) {
+        policy_errors_ = errors;
+        for (auto& e : kp.errors)
+            report(e);
+    }
+    if (kp.policy == policy_) return;
+    auto before = advertised(policy_);
+    policy_ = kp.policy;
+    log::info("{}: offload policy now {}", name(), offload::describe(policy_));
+    if (state_ != State::connected || !be_keys_) return;  // connect() will use it
+    if (advertised(policy_) != before) {
+        // A backend reads our features only when we connect (Linux's
+        // does), so it learns of the change by our connecting again:
+        // Closing first, and our buffers stay granted until the backend
+        // has let go of them (it may be copying into them right now).
+        log::info("{}: the backend must see new features: reconnecting", name());
+        return switch_state(State::closing);
+    }
+    if (auto st = derive_rules(); !st) report(st.error());
+}
+
+// The rules for both directions from our policy and the backend's keys,
+// and the TAP's offloads to match; safe while packets flow.
+Status Frontend::derive_rules() {
+    const auto& p = policy_;
+    const auto& b = *be_keys_;
+    auto& tx = shared_.tx;
+    tx.csum_blank_v4 = p.tx_checksum;  // netif.h: no key; every backend takes IPv4 partials
+    tx.csum_blank_v6 = p.tx_checksum && b.ipv6_csum;
+    tx.data_validated = p.tx_data_validated;
+    tx.sg = b.sg;
+    tx.gso_v4 = tx.csum_blank_v4 && p.sg && p.tso && b.sg && b.gso4;
+    tx.gso_v6 = tx.csum_blank_v6 && p.sg && p.tso && b.sg && b.gso6;
+    shared_.rx.checksum = p.rx_checksum;
+    shared_.gso_accepted_v4 = shared_.gso_accepted_v6 = advertised(p).gso;
+    return tap_->set_offload({.csum = true, .tso4 = tx.gso_v4, .tso6 = tx.gso_v6});
+}
+
 Status Frontend::write_keys(const BackendKeys& b) {
-    const auto& p = o_.policy;
-    bool gso = p.sg && p.tso && p.rx_checksum;
+    auto a = advertised(policy_);
     return xs_.transact([&](XenStore::Tx tx) -> Status {
         // What an earlier connection wrote and this one does not.
         if (auto kids = xs_.directory(dir_, tx)) {
@@ -172,11 +224,11 @@ Status Frontend::write_keys(const BackendKeys& b) {
         if (multi && !(r = w(fe("multi-queue-num-queues"), queues_.size()))) return r;
         if (!(r = w(fe("request-rx-copy"), 1))) return r;
         if (!(r = w(fe("feature-rx-notify"), 1))) return r;
-        if (!(r = w(fe("feature-sg"), int(p.sg)))) return r;
-        if (!(r = w(fe("feature-gso-tcpv4"), int(gso)))) return r;
-        if (!(r = w(fe("feature-gso-tcpv6"), int(gso)))) return r;
-        if (!(r = w(fe("feature-no-csum-offload"), int(!p.rx_checksum)))) return r;
-        if (!(r = w(fe("feature-ipv6-csum-offload"), int(p.rx_checksum)))) return r;
+        if (!(r = w(fe("feature-sg"), int(a.sg)))) return r;
+        if (!(r = w(fe("feature-gso-tcpv4"), int(a.gso)))) return r;
+        if (!(r = w(fe("feature-gso-tcpv6"), int(a.gso)))) return r;
+        if (!(r = w(fe("feature-no-csum-offload"), int(!a.rx_csum)))) return r;
+        if (!(r = w(fe("feature-ipv6-csum-offload"), int(a.rx_csum)))) return r;
         return w(fe("state"), int(State::connected));
     });
 }
@@ -184,17 +236,8 @@ Status Frontend::write_keys(const BackendKeys& b) {
 Status Frontend::connect() {
     auto b = read_backend();
     if (!b) return Unexpected{b.error()};
-    const auto& p = o_.policy;
-    auto& tx = shared_.tx;
-    tx.csum_blank_v4 = p.tx_checksum;  // netif.h: no key; every backend takes IPv4 partials
-    tx.csum_blank_v6 = p.tx_checksum && b->ipv6_csum;
-    tx.data_validated = p.tx_data_validated;
-    tx.sg = b->sg;
-    tx.gso_v4 = tx.csum_blank_v4 && p.sg && p.tso && b->sg && b->gso4;
-    tx.gso_v6 = tx.csum_blank_v6 && p.sg && p.tso && b->sg && b->gso6;
-    shared_.rx.checksum = p.rx_checksum;
-    shared_.gso_accepted_v4 = shared_.gso_accepted_v6 = p.sg && p.tso && p.rx_checksum;
-    auto st = tap_->set_offload({.csum = true, .tso4 = tx.gso_v4, .tso6 = tx.gso_v6});
+    be_keys_ = std::make_unique<BackendKeys>(*b);
+    auto st = derive_rules();
     if (!st) return st;
 
     unsigned n = std::max(1u, std::min(o_.queues, b->max_queues));
@@ -230,6 +273,7 @@ Status Frontend::run_queues() {
 }
 
 void Frontend::disconnect() {
+    be_keys_.reset();
     if (queues_.empty()) return;
     queues_.clear();
     extra_ports_.clear();
@@ -247,6 +291,7 @@ void Frontend::reconcile() {
         state_ = State::unknown;
         return;
     }
+    apply_policy();
     State be = State::unknown;
     if (auto v = xs_.try_read(be_dir_ + "/state"); v && *v) {
         be = netif::parse_state(**v).value_or(State::unknown);
@@ -294,8 +339,14 @@ void Frontend::reconcile() {
                 return reconcile();
             }
             return;
-        case State::init_wait:  // never ours
         case State::closing:
+            // Asked the backend to let go (renegotiation): once it has
+            // disconnected, our grants can end and we connect again.
+            if (be == State::connected || be == State::initialised) return;
+            disconnect();
+            switch_state(State::closed);
+            return reconcile();
+        case State::init_wait:  // never ours
         case State::reconfiguring:
         case State::reconfigured:
             return switch_state(State::closed);
@@ -305,8 +356,9 @@ void Frontend::reconcile() {
 std::string Frontend::json() const {
     return fmt::format(
         "{{\"name\":\"{}\",\"devid\":{},\"end\":\"frontend\",\"state\":\"{}\",\"queues\":{},"
-        "\"counters\":{}}}",
-        name(), o_.devid, netif::state_name(state_), queues_.size(), shared_.counters.json());
+        "\"policy\":{},\"counters\":{}}}",
+        name(), o_.devid, netif::state_name(state_), queues_.size(), offload::json(policy_),
+        shared_.counters.json());
 }
 
 }  // namespace xnet::netfront

@@ -36,6 +36,14 @@ class Frontend {
 
   private:
     struct BackendKeys;
+    // The keys the backend reads at connect, as this end's policy makes them.
+    struct Advertised {
+        bool sg, gso, rx_csum;
+        bool operator==(const Advertised&) const = default;
+    };
+    static Advertised advertised(const offload::Policy& p);
+    void apply_policy();
+    Status derive_rules();
     void on_store();
     void reconcile();
     Result<BackendKeys> read_backend();
@@ -62,6 +70,9 @@ class Frontend {
     bool running_ = false;
     bool fault_pending_ = false;
     FrontShared shared_;
+    offload::Policy policy_;                // in force: the keys over the daemon's default
+    std::string policy_errors_;             // the last reported, so each is reported once
+    std::unique_ptr<BackendKeys> be_keys_;  // what the backend offered at connect
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -47,6 +47,18 @@ wait_for() {  # wait_for SECONDS CMD...: until CMD succeeds
     return 1
 }
 
+# bad_checksums PCAP: how many frames have an IP, TCP or UDP checksum that
+# tshark finds wrong. A TCP checksum of 0xffff where 0x0000 is computed is
+# right: the two are the same number in ones' complement (RFC 1624 section
+# 3), and Linux's software checksum (skb_checksum_help) writes 0xffff
+# whenever the result is 0, for TCP as for UDP. tshark flags it anyway.
+bad_checksums() {
+    tshark -n -r "$1" -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE \
+        -o udp.check_checksum:TRUE -T fields -e frame.number -Y 'ip.checksum.status == 0 ||
+        udp.checksum.status == 0 || (tcp.checksum.status == 0 &&
+        !(tcp.checksum == 0xffff && tcp.checksum_calculated == 0x0000))' 2>/dev/null | grep -c .
+}
+
 summary() {  # summary SUITE: the line tests/run-suites reads; fails if any check did
     echo "$1: $passed passed, $failed failed"
     [[ $failed -eq 0 ]]

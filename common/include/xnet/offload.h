@@ -29,6 +29,7 @@ struct Policy {
     bool tx_data_validated = false;  // marks frames known to be good
     bool sg = true;
     bool tso = true;
+    bool operator==(const Policy&) const = default;
 };
 Policy safe();     // every checksum computed and verified
 Policy offload();  // partial checksums on the ring

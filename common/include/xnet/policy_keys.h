@@ -1,0 +1,46 @@
+// The offload policy keys an end reads from its own xenstore directory
+// (mission-notes.md, "offload keys"):
+//
+//   <dir>/offload/profile                   safe | offload | suppress
+//   <dir>/offload/tx-checksum               on | off
+//   <dir>/offload/rx-checksum               on | off
+//   <dir>/offload/tx-data-validated         on | off
+//   <dir>/offload/scatter-gather            on | off
+//   <dir>/offload/tcp-segmentation-offload  on | off
+//
+// The profile is the base and each explicit key overrides it; with nothing
+// written, the daemon's own default (its --profile, `safe` unless told).
+// Nothing here looks at who the peer is.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "xnet/error.h"
+#include "xnet/offload.h"
+#include "xnet/platform/xenstore.h"
+
+namespace xnet::offload {
+
+inline constexpr const char* kSettingKeys[] = {"tx-checksum", "rx-checksum", "tx-data-validated",
+                                               "scatter-gather", "tcp-segmentation-offload"};
+
+struct KeyedPolicy {
+    Policy policy;
+    // One per rejected key, naming it: "/local/.../offload/rx-checksum:
+    // 'maybe' is not on or off". Its setting kept its PREVIOUS value.
+    std::vector<Error> errors;
+};
+
+// Reads DIR/offload/. FALLBACK applies where nothing is written; a key with
+// a bad value (or a profile that is not one) leaves its setting(s) as in
+// PREVIOUS, the policy in force until now.
+KeyedPolicy read_policy_keys(const XenStore& xs, const std::string& dir, const Policy& fallback,
+                             const Policy& previous);
+
+// "tx-checksum on rx-checksum off ...", for logs.
+std::string describe(const Policy& p);
+// {"tx-checksum":"on",...}, for the control socket.
+std::string json(const Policy& p);
+
+}  // namespace xnet::offload

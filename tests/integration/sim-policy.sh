@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# The offload policy keys on xnet-sim, applied live by both daemons: the
+# default when nothing is written (safe), profiles written per end,
+# toggles that apply without a reconnect and those that need one, bad
+# values rejected by name with the previous setting kept, and every key of
+# both ends toggled while TCP runs to the outside, with tshark checking
+# every checksum that leaves the host.
+# Summary line for tests/run-suites:
+#   sim-policy: N passed, M failed
+#
+# Usage: tests/integration/sim-policy.sh BUILD_DIR
+set -uo pipefail
+
+build=$(cd "${1:-build}" && pwd)
+sim="$build/xnet-sim"
+dir=$(mktemp -d /tmp/xnet-sim-policy.XXXXXX)
+export XNET_SIM_DIR="$dir"
+out="xnet-pout-$$"
+capture_pid=
+iperf_pid=
+
+cleanup() {
+    [[ -n "$capture_pid" ]] && kill "$capture_pid" 2>/dev/null
+    [[ -n "$iperf_pid" ]] && kill "$iperf_pid" 2>/dev/null
+    "$sim" stop >/dev/null 2>&1
+    ip netns del "$out" 2>/dev/null
+    if [[ $failed -gt 0 ]]; then
+        rm -rf /tmp/xnet-sim-policy.failed && mv "$dir" /tmp/xnet-sim-policy.failed &&
+            echo "sim-policy: logs kept in /tmp/xnet-sim-policy.failed"
+    fi
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+in0() { ip netns exec xnet-dom0 "$@"; }
+indom() { local d=$1; shift; ip netns exec "xnet-dom$d" "$@"; }
+
+# bset DOMID KEY VALUE / fset DOMID KEY VALUE: a policy key of the backend's
+# or the frontend's end of guest DOMID's vif 0, written as the toolstack or
+# the guest would.
+bset() { as 0 xenstore-write "backend/vif/$1/0/offload/$2" "$3"; }
+fset() { as "$1" xenstore-write "device/vif/0/offload/$2" "$3"; }
+brm() { as 0 xenstore-rm "backend/vif/$1/0/offload/$2"; }
+frm() { as "$1" xenstore-rm "device/vif/0/offload/$2"; }
+fe_key() { as 0 xenstore-read "/local/domain/$1/device/vif/0/$2"; }
+
+bstats() { "$build/xnetctl" --control "$dir/dom0/xnetback.sock" -S "vif$1.0"; }
+fstats() { "$build/xnetctl" --control "$dir/dom$1/xnetfront-0.sock" -S eth0; }
+# has TEXT CMD...: CMD's output contains TEXT
+has() {
+    local text=$1
+    shift
+    [[ "$("$@" 2>&1)" == *"$text"* ]]
+}
+# counter JSON DIRECTION NAME: a counter from a stats reply
+counter() {
+    grep -o "\"$2\":{[^}]*" <<<"$1" | grep -o "\"$3\":[0-9]*" | cut -d: -f2
+}
+
+connected() {
+    [[ "$(as 0 xenstore-read "backend/vif/$1/0/state")" == 4 &&
+        "$(as 0 xenstore-read "/local/domain/$1/device/vif/0/state")" == 4 ]]
+}
+connections() { grep -c "vif$1.0: connected" "$dir/xnetback.log"; }
+
+tcp() {  # tcp NAME SERVER-NS CLIENT-NS ADDRESS [iperf3 options]: >= 5 MB in 2 s
+    local name=$1 srv=$2 cli=$3 addr=$4 port=$((5200 + RANDOM % 500))
+    shift 4
+    ip netns exec "$srv" timeout 30 iperf3 -s -1 -p "$port" >/dev/null 2>&1 &
+    local spid=$!
+    wait_for 5 ip netns exec "$srv" sh -c "ss -ltn | grep -q :$port"
+    local bytes
+    bytes=$(ip netns exec "$cli" timeout 20 iperf3 -c "$addr" -p "$port" -t 2 -J "$@" 2>/dev/null |
+        sed -n 's/.*"bytes":[[:space:]]*\([0-9]*\).*/\1/p' | tail -n 1)
+    kill "$spid" 2>/dev/null
+    wait "$spid" 2>/dev/null
+    check "$name (${bytes:-0} bytes)" test "${bytes:-0}" -gt 5000000
+}
+
+# --- topology: dom0 bridge, guests 1 and 2, the outside behind a veth ------
+"$sim" start >/dev/null || { echo "sim-policy: 0 passed, 1 failed"; exit 1; }
+in0 ip link set lo up
+in0 ip link add xenbr0 type bridge
+in0 ip link set xenbr0 up
+in0 ip addr add 10.10.0.1/24 dev xenbr0
+ip netns add "$out"
+ip link add uplink netns xnet-dom0 type veth peer name eth0 netns "$out"
+in0 ip link set uplink master xenbr0
+in0 ip link set uplink up
+in0 ethtool -K uplink tx off >/dev/null  # dom0's kernel completes what leaves
+ip netns exec "$out" ip link set lo up
+ip netns exec "$out" ip link set eth0 up
+ip netns exec "$out" ip addr add 10.10.0.100/24 dev eth0
+
+# No --profile anywhere: the keys decide, and with none written it is safe.
+"$sim" exec 0 -- "$build/xnetback" >>"$dir/xnetback.log" 2>&1 &
+disown  # ended by xnet-sim stop
+for d in 1 2; do
+    "$sim" domain create "$d" >/dev/null
+    "$sim" vif add "$d" --mac "00:16:3e:00:00:0$d" >/dev/null
+    in0 ip link set "vif$d.0" master xenbr0
+    in0 ip link set "vif$d.0" up
+    "$sim" exec "$d" -- "$build/xnetfront" --devid 0 >>"$dir/xnetfront-$d.log" 2>&1 &
+    disown
+    wait_for 10 indom "$d" ip link show eth0
+    indom "$d" ip link set lo up
+    indom "$d" ip addr add "10.10.0.1$d/24" dev eth0
+    check "guest $d connected" wait_for 10 connected "$d"
+done
+
+# --- nothing written: safe on both ends ------------------------------------
+check "default: the backend's policy is safe" \
+    has '"policy":{"tx-checksum":"off","rx-checksum":"off","tx-data-validated":"off"' bstats 1
+check "default: the frontend's policy is safe" \
+    has '"policy":{"tx-checksum":"off","rx-checksum":"off","tx-data-validated":"off"' fstats 1
+check "default: the frontend asks for full checksums" equals 1 fe_key 1 feature-no-csum-offload
+tcp "safe: tcp guest1 -> guest2" xnet-dom2 xnet-dom1 10.10.0.12
+stats=$(bstats 1)
+partial="$(counter "$stats" tx csum_partial) $(counter "$stats" rx csum_partial)"
+check "safe: no partial checksum crossed the ring either way ($partial)" test "$partial" = "0 0"
+
+# --- profile offload written for both ends of both vifs ----------------------
+before=$(connections 1)
+for d in 1 2; do
+    bset "$d" profile offload
+    fset "$d" profile offload
+done
+check "offload: the frontend now takes partials (feature-no-csum-offload 0)" \
+    wait_for 10 equals 0 fe_key 1 feature-no-csum-offload
+check "offload: guest 1 reconnected to tell the backend" \
+    wait_for 10 sh -c "[ \$(grep -c 'vif1.0: connected' '$dir/xnetback.log') -gt $before ]"
+check "offload: guest 1 connected again" wait_for 10 connected 1
+check "offload: guest 2 connected again" wait_for 10 connected 2
+check "offload: the backend's policy is offload" \
+    has '"policy":{"tx-checksum":"on","rx-checksum":"on","tx-data-validated":"on"' bstats 1
+tcp "offload: tcp guest1 -> guest2" xnet-dom2 xnet-dom1 10.10.0.12
+check "offload: partial checksums crossed the ring" \
+    test "$(counter "$(bstats 1)" rx csum_partial)" -gt 0
+
+# --- bad values: rejected by name, the previous setting stays ----------------
+bset 1 tx-checksum maybe
+check "bad value: the backend's error node names the key" \
+    wait_for 5 has "offload/tx-checksum: 'maybe' is not on or off" \
+    as 0 xenstore-read /local/domain/0/error/backend/vif/1/0/error
+check "bad value: the backend's log names the key" \
+    grep -q "offload/tx-checksum: 'maybe'" "$dir/xnetback.log"
+check "bad value: the backend kept tx-checksum on" has '"tx-checksum":"on"' bstats 1
+fset 1 rx-checksum ""
+check "bad value: the frontend's error node names the key" \
+    wait_for 5 has "offload/rx-checksum: '' is not on or off" \
+    as 1 xenstore-read /local/domain/1/error/device/vif/0/error
+check "bad value: the frontend kept rx-checksum on" has '"rx-checksum":"on"' fstats 1
+check "bad value: still connected" connected 1
+brm 1 tx-checksum
+frm 1 rx-checksum
+
+# --- a toggle that applies live, and one that needs a reconnect ---------------
+before=$(connections 1)
+bset 1 tx-checksum off
+check "live: the backend applied tx-checksum off" wait_for 5 has '"tx-checksum":"off"' bstats 1
+tcp "live: tcp dom0 -> guest1" xnet-dom0 xnet-dom1 10.10.0.1 -R
+check "live: the backend completed checksums for guest 1" \
+    test "$(counter "$(bstats 1)" tx csum_completed)" -gt 0
+check "live: no reconnect" test "$(connections 1)" -eq "$before"
+brm 1 tx-checksum
+
+fset 1 rx-checksum off
+check "renegotiate: guest 1 asks for full checksums again" \
+    wait_for 10 equals 1 fe_key 1 feature-no-csum-offload
+check "renegotiate: connected again" wait_for 10 connected 1
+check "renegotiate: the frontend kept its profile with the override" \
+    has '"policy":{"tx-checksum":"on","rx-checksum":"off"' fstats 1
+completed=$(counter "$(bstats 1)" tx csum_completed)
+tcp "renegotiate: tcp dom0 -> guest1" xnet-dom0 xnet-dom1 10.10.0.1 -R
+check "renegotiate: the backend completes what guest 1 receives" \
+    test "$(counter "$(bstats 1)" tx csum_completed)" -gt "$completed"
+frm 1 rx-checksum
+check "renegotiate: back to partials" wait_for 10 equals 0 fe_key 1 feature-no-csum-offload
+check "renegotiate: connected" wait_for 10 connected 1
+
+# --- every key of both ends toggled under TCP to the outside --------------------
+# At 50 Mbit/s the capture holds the whole run, every toggle included.
+ip netns exec "$out" tcpdump -Q in -c 200000 -i eth0 -w "$dir/outside.pcap" >/dev/null 2>&1 &
+capture_pid=$!
+ip netns exec "$out" timeout 40 iperf3 -s -1 -p 5999 >/dev/null 2>&1 &
+wait_for 5 ip netns exec "$out" sh -c "ss -ltn | grep -q :5999"
+indom 1 timeout 40 iperf3 -c 10.10.0.100 -p 5999 -t 18 -b 50M -J >"$dir/storm.json" 2>/dev/null &
+iperf_pid=$!
+for key in tx-checksum rx-checksum tx-data-validated scatter-gather tcp-segmentation-offload; do
+    for end in bset fset; do
+        "$end" 1 "$key" off
+        sleep 0.7
+        "$end" 1 "$key" on
+        sleep 0.7
+    done
+done
+wait "$iperf_pid"
+iperf_pid=
+storm=$(sed -n 's/.*"bytes":[[:space:]]*\([0-9]*\).*/\1/p' "$dir/storm.json" | tail -n 1)
+check "storm: TCP to the outside went on through 20 toggles (${storm:-0} bytes)" \
+    test "${storm:-0}" -gt 80000000
+check "storm: connected at the end" wait_for 10 connected 1
+kill -INT "$capture_pid" 2>/dev/null
+wait "$capture_pid" 2>/dev/null
+capture_pid=
+statuses=$(tshark -n -r "$dir/outside.pcap" -o ip.check_checksum:TRUE \
+    -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE -T fields \
+    -e ip.checksum.status -e tcp.checksum.status -e udp.checksum.status 2>/dev/null)
+frames=$(grep -c . <<<"$statuses")
+bad=$(bad_checksums "$dir/outside.pcap")
+check "storm: tshark saw the transfer ($frames frames)" test "$frames" -gt 5000
+check "storm: every checksum that left the host valid ($bad bad)" test "$bad" -eq 0
+check "storm: the capture spans the toggles" \
+    test "$(tshark -n -r "$dir/outside.pcap" -T fields -e frame.time_relative 2>/dev/null |
+        tail -n 1 | cut -d. -f1)" -ge 15
+check "no grant copy failed during the renegotiations" \
+    sh -c "! grep -q 'grant copy' '$dir/xnetback.log'"
+check "no daemon died" sh -c "pgrep -f '$build/xnetback' >/dev/null && pgrep -f '$build/xnetfront' >/dev/null"
+
+summary sim-policy

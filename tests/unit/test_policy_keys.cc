@@ -1,0 +1,91 @@
+// The offload policy keys in xenstore (xnet/policy_keys.h), read from a
+// private xnet-sim's store: profiles, overrides, and bad values that are
+// rejected by name while the previous setting stays.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "sim_fixture.h"
+#include "xnet/policy_keys.h"
+
+using namespace xnet;
+using offload::Policy;
+
+namespace {
+
+const std::string kDir = "/local/domain/0/backend/vif/3/0";
+
+XenStore open(xt::SimDaemon& sim) {
+    auto xs = sim.platform(0)->open_store();
+    REQUIRE(xs);
+    return std::move(*xs);
+}
+
+struct Store {
+    xt::SimDaemon sim;
+    XenStore xs = open(sim);
+    void set(const std::string& key, const std::string& value) {
+        REQUIRE(xs.write(kDir + "/offload/" + key, value));
+    }
+    offload::KeyedPolicy read(const Policy& previous, const Policy& fallback = offload::safe()) {
+        return offload::read_policy_keys(xs, kDir, fallback, previous);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("policy keys: nothing written is the daemon's default; a profile; overrides") {
+    Store s;
+    REQUIRE(s.xs.write(kDir + "/state", "1"));
+    auto none = s.read(offload::offload(), offload::safe());
+    CHECK(none.errors.empty());
+    CHECK(none.policy == offload::safe());
+    CHECK(s.read(offload::safe(), offload::offload()).policy == offload::offload());
+
+    s.set("profile", "offload");
+    CHECK(s.read(offload::safe()).policy == offload::offload());
+    s.set("rx-checksum", "off");
+    s.set("tcp-segmentation-offload", "off");
+    auto p = s.read(offload::safe());
+    CHECK(p.errors.empty());
+    Policy want = offload::offload();
+    want.rx_checksum = false;
+    want.tso = false;
+    CHECK(p.policy == want);
+
+    s.set("profile", "safe");
+    s.set("tx-checksum", "on");
+    want = offload::safe();
+    want.tx_checksum = true;
+    want.tso = false;
+    CHECK(s.read(offload::offload()).policy == want);
+}
+
+TEST_CASE("policy keys: a bad value is rejected by name and the setting keeps its value") {
+    Store s;
+    Policy previous = offload::offload();
+    previous.sg = false;
+    for (const std::string& bad : std::vector<std::string>{
+             "maybe", "", "ON", std::string(4000, 'x'), std::string("o\x01n", 3)}) {
+        CAPTURE(bad.size());
+        s.set("rx-checksum", bad);
+        s.set("scatter-gather", "on");
+        auto p = s.read(previous);
+        REQUIRE(p.errors.size() == 1);
+        auto msg = p.errors[0].message();
+        CHECK(msg.find(kDir + "/offload/rx-checksum") != std::string::npos);
+        CHECK(msg.find("is not on or off") != std::string::npos);
+        CHECK(msg.size() < 300);  // ~4 KiB of junk (all one message holds) is not echoed whole
+        CHECK(msg.find('\x01') == std::string::npos);
+        CHECK(p.policy.rx_checksum == previous.rx_checksum);  // kept
+        CHECK(p.policy.sg);                                   // the good key applies
+    }
+    s.set("rx-checksum", "off");
+    s.set("profile", "fast");
+    auto p = s.read(previous);
+    REQUIRE(p.errors.size() == 1);
+    CHECK(p.errors[0].message().find("offload/profile: 'fast'") != std::string::npos);
+    CHECK(p.policy.tx_checksum == previous.tx_checksum);
+    CHECK_FALSE(p.policy.rx_checksum);
+}
