@@ -76,6 +76,12 @@ KeyedPolicy read_policy_keys(const XenStore& xs, const std::string& dir, const P
     return out;
 }
 
+bool setting_of(const Policy& p, std::string_view key) {
+    Policy copy = p;
+    bool* s = setting(copy, key);
+    return s && *s;
+}
+
 std::string describe(const Policy& p) {
     auto o = [](bool b) { return b ? "on" : "off"; };
     return fmt::format(

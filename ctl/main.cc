@@ -1,66 +1,229 @@
-// xnetctl: the control CLI. This first cut reads what the daemons report
-// over their control sockets (`list`, `-S`); the offload settings (-k, -K,
-// profile) come with the policy keys.
+// xnetctl: ethtool-like control of xnet's offload settings and counters.
+// Settings are xenstore keys (<dir>/offload/, docs/xenstore-keys.md) that
+// the daemons watch; counters and the policy in force come from the
+// daemons' control sockets. Exit statuses: ctl/cli.h.
 #include <fmt/format.h>
 
 #include <string>
+#include <vector>
 
+#include "cli.h"
+#include "end.h"
+#include "flat_json.h"
 #include "xnet/control.h"
 #include "xnet/netif.h"
-#include "xnet/platform/platform.h"
+#include "xnet/policy_keys.h"
 
 using namespace xnet;
+using namespace xnet::ctl;
 
 namespace {
-const char* const kUsage =
-    "usage: xnetctl [--frontend DEVID] list | -S IF [--json]\n"
-    "  list          vifs of the daemon with their state\n"
-    "  -S IF         counters of IF (vifD.N in dom0, the guest's interface in a guest)\n"
-    "  --frontend N  talk to this guest's xnetfront for device N instead of xnetback\n"
-    "  --control P   the daemon's control socket\n";
+
+int failed(const Failure& f) {
+    fmt::print(stderr, "xnetctl: {}\n", f.message);
+    return f.exit;
 }
 
-int main(int argc, char** argv) {
-    std::string control, cmd, ifname;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        if (a == "--help" || a == "-h") {
-            fmt::print("{}", kUsage);
-            return 0;
-        } else if (a == "--version") {
-            fmt::print("xnetctl {}\n", XNET_VERSION);
-            return 0;
-        } else if (a == "--json") {
-            // JSON is the only output of this first cut.
-        } else if (a == "--frontend" && i + 1 < argc) {
-            auto devid = netif::parse_number(argv[++i], 0xffff);
-            if (!devid) {
-                fmt::print(stderr, "xnetctl: --frontend: '{}' is not a device id\n", argv[i]);
-                return 2;
+const char* const kPeerKeys[] = {"feature-sg", "feature-gso-tcpv4", "feature-gso-tcpv6",
+                                 "feature-no-csum-offload", "feature-ipv6-csum-offload"};
+
+// A daemon's reply: printed as it is with --json, else as "path: value"
+// lines; an {"error":...} reply is exit status 1.
+int print_reply(const std::string& reply, bool json) {
+    auto f = flatten(reply);
+    if (!f) return failed({kFailure, f.error().message()});
+    std::string err = lookup(*f, "error");
+    if (!err.empty()) {
+        fmt::print(stderr, "xnetctl: the daemon says: {}\n", err);
+        return kDaemonError;
+    }
+    if (json) {
+        fmt::print("{}\n", reply);
+        return kOk;
+    }
+    for (auto& [k, v] : *f)
+        fmt::print("{}: {}\n", k, v);
+    return kOk;
+}
+
+// The vifs of the daemon on --control, else of this domain's xnetback,
+// else of this guest's xnetfronts.
+int list(const Command& c, const Platform& p) {
+    std::vector<std::string> replies;
+    if (!c.control.empty()) {
+        auto r = ask(c.control, "list");
+        if (!r) return failed(r.error());
+        replies.push_back(*r);
+    } else if (auto r = control_request(backend_control_path(p.kind()), "list")) {
+        replies.push_back(*r);
+    } else if (auto xs = p.open_store()) {
+        auto base = fmt::format("/local/domain/{}/device/vif", p.self());
+        if (auto kids = xs->directory(base)) {
+            for (auto& k : *kids) {
+                auto n = netif::parse_number(k, 0xffff);
+                if (!n) continue;
+                if (auto f = control_request(frontend_control_path(p.kind(), unsigned(*n)), "list"))
+                    replies.push_back(*f);
             }
-            control = frontend_control_path(default_platform(), unsigned(*devid));
-        } else if (a == "--control" && i + 1 < argc) {
-            control = argv[++i];
-        } else if (a == "list") {
-            cmd = "list";
-        } else if (a == "-S" && i + 1 < argc) {
-            cmd = "stats";
-            ifname = argv[++i];
-        } else {
-            fmt::print(stderr, "xnetctl: unknown argument '{}'\n{}", a, kUsage);
-            return 2;
         }
     }
-    if (cmd.empty()) {
-        fmt::print(stderr, "{}", kUsage);
-        return 2;
+    if (replies.empty()) {
+        return failed({kNotRunning,
+                       "neither xnetback nor an xnetfront answers here (is the "
+                       "daemon running?)"});
     }
-    if (control.empty()) control = backend_control_path(default_platform());
-    auto r = control_request(control, ifname.empty() ? cmd : cmd + " " + ifname);
-    if (!r) {
-        fmt::print(stderr, "xnetctl: {} (is the daemon running?)\n", r.error().message());
-        return 3;
+    // One {"vifs":[...]} from all the replies.
+    std::string all;
+    for (auto& r : replies) {
+        auto open = r.find('['), close = r.rfind(']');
+        if (open == r.npos || close == r.npos || close <= open) continue;
+        std::string items = r.substr(open + 1, close - open - 1);
+        if (!items.empty()) all += (all.empty() ? "" : ",") + items;
     }
-    fmt::print("{}\n", *r);
-    return r->rfind("{\"error\"", 0) == 0 ? 1 : 0;
+    std::string reply = "{\"vifs\":[" + all + "]}";
+    auto f = flatten(reply);
+    if (!f) return failed({kFailure, f.error().message()});
+    if (c.json) {
+        fmt::print("{}\n", reply);
+        return kOk;
+    }
+    fmt::print("{:<10} {:<8} {:<13} {:>6}  {:<3} {:<3} {:<3} {:<3} {:<3}\n", "IF", "END", "STATE",
+               "QUEUES", "TX", "RX", "DV", "SG", "TSO");
+    for (unsigned i = 0;; ++i) {
+        std::string at = fmt::format("vifs.{}.", i);
+        std::string name = lookup(*f, at + "name");
+        if (name.empty()) break;
+        auto pol = [&](const char* k) { return lookup(*f, at + "policy." + k); };
+        fmt::print("{:<10} {:<8} {:<13} {:>6}  {:<3} {:<3} {:<3} {:<3} {:<3}\n", name,
+                   lookup(*f, at + "end"), lookup(*f, at + "state"), lookup(*f, at + "queues"),
+                   pol("tx-checksum"), pol("rx-checksum"), pol("tx-data-validated"),
+                   pol("scatter-gather"), pol("tcp-segmentation-offload"));
+    }
+    return kOk;
+}
+
+int show(const Command& c, const End& e, const XenStore& xs) {
+    auto key = [&](const std::string& path) -> std::optional<std::string> {
+        auto v = xs.try_read(path);
+        return v ? *v : std::nullopt;
+    };
+    // The policy in force: the daemon's word when it answers, else what
+    // the keys make of the built-in default.
+    offload::Policy policy = offload::safe();
+    std::string source = "keys";
+    if (!e.control.empty()) {
+        if (auto r = control_request(e.control, e.request)) {
+            if (auto f = flatten(*r); f && !lookup(*f, "policy.tx-checksum").empty()) {
+                for (const char* k : offload::kSettingKeys)
+                    (void)offload::set(policy, k, lookup(*f, std::string("policy.") + k));
+                source = "daemon";
+            }
+        }
+    }
+    if (source == "keys") policy = offload::read_policy_keys(xs, e.dir, policy, policy).policy;
+    auto profile = key(e.dir + "/offload/profile");
+    std::string pj = offload::json(policy);
+
+    const char* end = e.backend ? "backend" : "frontend";
+    if (c.json) {
+        std::string explicit_keys;
+        for (const char* k : offload::kSettingKeys) {
+            if (key(e.dir + "/offload/" + k)) {
+                explicit_keys +=
+                    fmt::format("{}{}", explicit_keys.empty() ? "" : ",", json_quote(k));
+            }
+        }
+        std::string peer;
+        if (c.peer) {
+            std::string keys;
+            for (const char* k : kPeerKeys) {
+                auto v = key(e.peer_dir + "/" + k);
+                keys += fmt::format("{}{}:{}", keys.empty() ? "" : ",", json_quote(k),
+                                    v ? json_quote(*v) : "null");
+            }
+            peer = fmt::format(",\"peer\":{{\"end\":\"{}\",\"dir\":{},\"keys\":{{{}}}}}",
+                               e.backend ? "frontend" : "backend", json_quote(e.peer_dir), keys);
+        }
+        fmt::print(
+            "{{\"interface\":{},\"end\":\"{}\",\"dir\":{},\"profile\":{},\"settings\":{},"
+            "\"explicit\":[{}],\"source\":\"{}\"{}}}\n",
+            json_quote(e.name), end, json_quote(e.dir), profile ? json_quote(*profile) : "null", pj,
+            explicit_keys, source, peer);
+        return kOk;
+    }
+    fmt::print("Offload settings of {} ({} end, {}):\n", e.name, end, e.dir);
+    fmt::print("profile: {}\n", profile ? *profile : "(none written: the daemon's default)");
+    for (const char* k : offload::kSettingKeys) {
+        fmt::print("{}: {}{}\n", k, offload::setting_of(policy, k) ? "on" : "off",
+                   key(e.dir + "/offload/" + k) ? " [set]" : "");
+    }
+    if (source == "keys") {
+        fmt::print("(from the keys: {})\n", e.control.empty()
+                                                ? "this end's daemon runs in the guest"
+                                                : "the daemon did not answer");
+    }
+    if (c.peer) {
+        fmt::print("Peer ({} end, {}) advertises:\n", e.backend ? "frontend" : "backend",
+                   e.peer_dir);
+        for (const char* k : kPeerKeys) {
+            auto v = key(e.peer_dir + "/" + k);
+            fmt::print("{}: {}\n", k, v ? *v : "(absent)");
+        }
+    }
+    return kOk;
+}
+
+// -K and profile: the keys, written together.
+int write_keys(const End& e, const XenStore& xs,
+               const std::vector<std::pair<std::string, std::string>>& kv) {
+    auto st = xs.transact([&](XenStore::Tx tx) -> Status {
+        for (auto& [k, v] : kv) {
+            if (auto w = xs.write(e.dir + "/offload/" + k, v, tx); !w) return w;
+        }
+        return {};
+    });
+    if (!st) return failed(store_failure(st.error()));
+    return kOk;
+}
+
+int run(const Command& c) {
+    auto platform = open_platform(default_platform());
+    if (!platform) return failed({kFailure, platform.error().message()});
+    if (c.verb == Verb::list) return list(c, **platform);
+    auto xs = (*platform)->open_store();
+    if (!xs) return failed({kFailure, xs.error().message()});
+    auto e = resolve(c, **platform, *xs);
+    if (!e) return failed(e.error());
+    switch (c.verb) {
+        case Verb::show:
+            return show(c, *e, *xs);
+        case Verb::set:
+            return write_keys(*e, *xs, c.settings);
+        case Verb::profile:
+            return write_keys(*e, *xs, {{"profile", c.profile}});
+        case Verb::stats: {
+            if (e->control.empty()) {
+                return failed({kUsage, fmt::format("the counters of {}'s {} end are read where "
+                                                   "its daemon runs",
+                                                   e->name, e->backend ? "backend" : "frontend")});
+            }
+            auto r = ask(e->control, e->request);
+            if (!r) return failed(r.error());
+            return print_reply(*r, c.json);
+        }
+        case Verb::list:
+            break;
+    }
+    return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto p = parse(std::vector<std::string>(argv + 1, argv + argc));
+    if (!p.command) {
+        if (p.exit != kOk) fmt::print(stderr, "xnetctl: {}\n(xnetctl --help for usage)\n", p.error);
+        return p.exit;
+    }
+    return run(*p.command);
 }

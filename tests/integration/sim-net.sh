@@ -164,11 +164,11 @@ check "multi-queue: guest 1 kept the single-queue layout" \
     as 0 xenstore-read /local/domain/1/device/vif/0/tx-ring-ref
 tcp "multi-queue: tcp guest2 -> dom0, 16 streams" xnet-dom0 xnet-dom2 10.10.0.1 -P 16
 tcp "multi-queue: tcp dom0 -> guest2, 16 streams" xnet-dom0 xnet-dom2 10.10.0.1 -P 16 -R
-"$build/xnetctl" --control "$dir/dom0/xnetback.sock" -S vif2.0 >"$dir/stats2.json"
+"$build/xnetctl" --json --control "$dir/dom0/xnetback.sock" -S vif2.0 >"$dir/stats2.json"
 check "multi-queue: both of vif2.0's queues moved frames" \
     grep -qE '"queues":2,"queue_packets":\[[1-9][0-9]*,[1-9][0-9]*\]' "$dir/stats2.json"
 
-"$build/xnetctl" --control "$dir/dom0/xnetback.sock" -S vif1.0 >"$dir/stats.json"
+"$build/xnetctl" --json --control "$dir/dom0/xnetback.sock" -S vif1.0 >"$dir/stats.json"
 check "counters: partial checksums passed to the guest" \
     grep -q '"tx":{[^}]*"csum_partial":[1-9]' "$dir/stats.json"
 check "counters: partial checksums taken from the guest" \

@@ -46,8 +46,8 @@ brm() { as 0 xenstore-rm "backend/vif/$1/0/offload/$2"; }
 frm() { as "$1" xenstore-rm "device/vif/0/offload/$2"; }
 fe_key() { as 0 xenstore-read "/local/domain/$1/device/vif/0/$2"; }
 
-bstats() { "$build/xnetctl" --control "$dir/dom0/xnetback.sock" -S "vif$1.0"; }
-fstats() { "$build/xnetctl" --control "$dir/dom$1/xnetfront-0.sock" -S eth0; }
+bstats() { "$build/xnetctl" --json --control "$dir/dom0/xnetback.sock" -S "vif$1.0"; }
+fstats() { "$build/xnetctl" --json --control "$dir/dom$1/xnetfront-0.sock" -S eth0; }
 # has TEXT CMD...: CMD's output contains TEXT
 has() {
     local text=$1
@@ -179,6 +179,64 @@ check "renegotiate: the backend completes what guest 1 receives" \
 frm 1 rx-checksum
 check "renegotiate: back to partials" wait_for 10 equals 0 fe_key 1 feature-no-csum-offload
 check "renegotiate: connected" wait_for 10 connected 1
+
+# --- xnetctl: the same through the CLI, and its errors -----------------------------
+ctl() { as "$1" "$build/xnetctl" "${@:2}"; }           # ctl DOMID ARGS...: as that domain
+gctl() { "$sim" exec "$1" -- "$build/xnetctl" "${@:2}"; }  # in the guest's namespace too
+# status WANT CMD...: CMD exits with WANT
+status() {
+    local want=$1
+    shift
+    "$@" >/dev/null 2>&1
+    [[ $? -eq $want ]]
+}
+listed() { ctl 0 list | grep -qE "$1"; }  # listed REGEX: a line of `xnetctl list` matches
+check "cli: list shows vif1.0 connected, with its settings" \
+    listed '^vif1\.0 +backend +Connected +1 +on +on +on +on +on'
+check "cli: list shows vif2.0" listed '^vif2\.0 +backend +Connected'
+check "cli: list --json" has '"vifs":[{"name":"vif1.0"' ctl 0 list --json
+check "cli: -k vif1.0" has "tx-checksum: on" ctl 0 -k vif1.0
+check "cli: -k --peer shows what the frontend advertised" \
+    has "feature-no-csum-offload: 0" ctl 0 -k vif1.0 --peer
+check "cli: -K vif1.0 tx off sg on" ctl 0 -K vif1.0 tx off sg on
+check "cli: the backend applied it" wait_for 5 has '"tx-checksum":"off"' bstats 1
+check "cli: -k marks what was set" has "tx-checksum: off [set]" ctl 0 -k vif1.0
+check "cli: profile vif1.0 safe" ctl 0 profile vif1.0 safe
+check "cli: -k --json after profile safe" \
+    wait_for 5 has '"profile":"safe","settings":{"tx-checksum":"off","rx-checksum":"off"' \
+    ctl 0 -k vif1.0 --json
+check "cli: the backend went safe (the peer must learn: reconnect)" \
+    wait_for 10 has '"rx-checksum":"off"' bstats 1
+check "cli: connected again" wait_for 10 connected 1
+ctl 0 profile vif1.0 offload >/dev/null
+brm 1 tx-checksum
+brm 1 scatter-gather
+check "cli: in the guest, -k eth0 is the frontend's end" has "(frontend end, /local/domain/1/device/vif/0)" gctl 1 -k eth0
+check "cli: in the guest, -K eth0 tx-data-validated off" gctl 1 -K eth0 tx-data-validated off
+check "cli: the frontend applied it" wait_for 5 has '"tx-data-validated":"off"' fstats 1
+check "cli: in the guest, -S eth0" has "counters.tx.packets: " gctl 1 -S eth0
+check "cli: dom0 sets the guest's end (--frontend)" ctl 0 --frontend -K vif1.0 tx-data-validated on
+check "cli: the frontend applied dom0's change" wait_for 5 has '"tx-data-validated":"on"' fstats 1
+check "cli: unknown interface: exit 4" status 4 ctl 0 -k vif9.0
+check "cli: unknown interface in a guest: exit 4" status 4 gctl 1 -k eth7
+check "cli: unknown feature: exit 2" status 2 ctl 0 -K vif1.0 turbo on
+check "cli: bad value: exit 2" status 2 ctl 0 -K vif1.0 tx maybe
+check "cli: unknown profile: exit 2" status 2 ctl 0 profile vif1.0 fast
+check "cli: daemon not running: exit 3" status 3 ctl 0 --control "$dir/none.sock" -S vif1.0
+check "cli: a guest may not change the backend's end: exit 5" \
+    status 5 gctl 1 --backend -K eth0 tx off
+check "cli: ... and is told why" has "ermission denied" gctl 1 --backend -K eth0 tx off
+check "cli: the message names the interface" has "no such interface: vif9.0" ctl 0 -k vif9.0
+check "cli: connected after all that" wait_for 10 connected 1
+# documented: every command and option --help lists is in the manual page
+documented() {
+    local man w
+    man=$(sed 's/\\-/-/g; s/\\f[BIR]//g' "$(dirname "$0")/../../docs/xnetctl.1")
+    for w in $("$build/xnetctl" --help | sed -n 's/^  \([-a-z][-a-zA-Z]*\).*/\1/p'); do
+        [[ "$man" == *"$w"* ]] || { echo "not in docs/xnetctl.1: $w"; return 1; }
+    done
+}
+check "cli: docs/xnetctl.1 documents everything --help lists" documented
 
 # --- every key of both ends toggled under TCP to the outside --------------------
 # At 50 Mbit/s the capture holds the whole run, every toggle included.

@@ -38,6 +38,9 @@ struct KeyedPolicy {
 KeyedPolicy read_policy_keys(const XenStore& xs, const std::string& dir, const Policy& fallback,
                              const Policy& previous);
 
+// The setting named by KEY (one of kSettingKeys); false for any other.
+bool setting_of(const Policy& p, std::string_view key);
+
 // "tx-checksum on rx-checksum off ...", for logs.
 std::string describe(const Policy& p);
 // {"tx-checksum":"on",...}, for the control socket.

@@ -1,0 +1,124 @@
+#include "flat_json.h"
+
+#include <cctype>
+#include <charconv>
+
+namespace xnet::ctl {
+
+namespace {
+
+class Walker {
+  public:
+    explicit Walker(std::string_view s) : s_(s) {}
+
+    Status value(const std::string& path, Flat& out, int depth = 0) {
+        if (depth > 16) return bad("nesting too deep");
+        skip();
+        if (i_ >= s_.size()) return bad("value expected");
+        char c = s_[i_];
+        if (c == '{' || c == '[') {
+            char close = c == '{' ? '}' : ']';
+            ++i_;
+            skip();
+            if (peek(close)) return {};
+            for (size_t n = 0;; ++n) {
+                std::string key = std::to_string(n);
+                if (close == '}') {
+                    auto k = string();
+                    if (!k) return Unexpected{k.error()};
+                    key = *k;
+                    skip();
+                    if (!peek(':')) return bad("':' expected");
+                }
+                auto st = value(path.empty() ? key : path + "." + key, out, depth + 1);
+                if (!st) return st;
+                skip();
+                if (peek(close)) return {};
+                if (!peek(',')) return bad("',' expected");
+                skip();
+            }
+        }
+        if (c == '"') {
+            auto v = string();
+            if (!v) return Unexpected{v.error()};
+            out.emplace_back(path, *v);
+            return {};
+        }
+        size_t start = i_;
+        while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) ||
+                                  s_[i_] == '-' || s_[i_] == '.' || s_[i_] == '+'))
+            ++i_;
+        if (i_ == start) return bad("value expected");
+        out.emplace_back(path, std::string(s_.substr(start, i_ - start)));
+        return {};
+    }
+    bool at_end() {
+        skip();
+        return i_ == s_.size();
+    }
+
+  private:
+    void skip() {
+        while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_])))
+            ++i_;
+    }
+    bool peek(char c) {
+        if (i_ < s_.size() && s_[i_] == c) {
+            ++i_;
+            return true;
+        }
+        return false;
+    }
+    Status bad(const char* what) const {
+        return fail(EINVAL, std::string("reading the daemon's reply: ") + what + " at byte " +
+                                std::to_string(i_));
+    }
+    Result<std::string> string() {
+        if (!peek('"')) return Unexpected{bad("string expected").error()};
+        std::string out;
+        while (i_ < s_.size() && s_[i_] != '"') {
+            char c = s_[i_++];
+            if (c == '\\' && i_ < s_.size()) {
+                char e = s_[i_++];
+                if (e == 'u' && i_ + 4 <= s_.size()) {
+                    unsigned v = 0;
+                    auto r = std::from_chars(s_.data() + i_, s_.data() + i_ + 4, v, 16);
+                    if (r.ec != std::errc{} || r.ptr != s_.data() + i_ + 4) {
+                        return Unexpected{bad("bad \\u escape").error()};
+                    }
+                    out += v < 0x80 ? char(v) : '?';  // our daemons escape only controls
+                    i_ += 4;
+                } else {
+                    out += e == 'n' ? '\n' : e == 't' ? '\t' : e;
+                }
+            } else {
+                out += c;
+            }
+        }
+        if (!peek('"')) return Unexpected{bad("unterminated string").error()};
+        return out;
+    }
+
+    std::string_view s_;
+    size_t i_ = 0;
+};
+
+}  // namespace
+
+Result<Flat> flatten(std::string_view json) {
+    Flat out;
+    Walker w(json);
+    auto st = w.value("", out);
+    if (!st) return Unexpected{st.error()};
+    if (!w.at_end()) return fail(EINVAL, "reading the daemon's reply: trailing bytes");
+    return out;
+}
+
+std::string lookup(const Flat& f, std::string_view path) {
+    for (auto& [k, v] : f) {
+        if (k == path) return v;
+    }
+    return {};
+}
+
+}  // namespace xnet::ctl

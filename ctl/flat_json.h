@@ -1,0 +1,23 @@
+// The daemons' control replies, flattened for printing: every scalar with
+// its path ("counters.tx.packets" = "12"). Only what our daemons write is
+// expected (objects, arrays, strings, numbers, true/false/null); anything
+// else ends the walk with an error rather than a guess.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "xnet/error.h"
+
+namespace xnet::ctl {
+
+using Flat = std::vector<std::pair<std::string, std::string>>;
+
+Result<Flat> flatten(std::string_view json);
+
+// The value at PATH, or empty.
+std::string lookup(const Flat& f, std::string_view path);
+
+}  // namespace xnet::ctl
