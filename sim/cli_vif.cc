@@ -21,7 +21,8 @@ constexpr int kHotplugSeconds = 40;   // LIBXL_HOTPLUG_TIMEOUT
 struct Vif {
     uint32_t dom = 0, devid = 0, backend = 0;
     bool devid_given = false;
-    std::string mac, bridge, script;
+    std::string mac, bridge, script, ip;
+    std::string checksum;  // the toolstack's profile override for the hotplug script
     std::string fe() const { return fmt::format("/local/domain/{}/device/vif/{}", dom, devid); }
     std::string be() const {
         return fmt::format("/local/domain/{}/backend/vif/{}/{}", backend, dom, devid);
@@ -96,6 +97,8 @@ Status write_device(const XenStore& xs, const Vif& v) {
         };
         if (!v.script.empty()) be.emplace_back("script", v.script);
         if (!v.bridge.empty()) be.emplace_back("bridge", v.bridge);
+        if (!v.ip.empty()) be.emplace_back("ip", v.ip);
+        if (!v.checksum.empty()) be.emplace_back("checksum", v.checksum);
         for (const auto& [k, val] : fe) {
             if (auto r = xs.write(v.fe() + "/" + k, val, t); !r) return r;
         }
@@ -146,6 +149,10 @@ int vif_add(const std::string& dir, const Args& args) {
             v.bridge = val;
         } else if (a == "--script") {
             v.script = val;
+        } else if (a == "--ip") {
+            v.ip = val;
+        } else if (a == "--checksum") {
+            v.checksum = val;
         } else if (a == "--backend") {
             auto b = parse_domid(val);
             if (!b) return error(b.error().message());

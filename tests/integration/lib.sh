@@ -30,6 +30,12 @@ equals() {  # equals EXPECTED CMD...
     [[ "$("$@" 2>&1)" == "$want" ]]
 }
 
+has() {  # has TEXT CMD...: CMD's output contains TEXT
+    local text=$1
+    shift
+    [[ "$("$@" 2>&1)" == *"$text"* ]]
+}
+
 fails_with() {  # fails_with TEXT CMD...: CMD fails and says TEXT
     local text=$1 out
     shift

@@ -48,12 +48,6 @@ fe_key() { as 0 xenstore-read "/local/domain/$1/device/vif/0/$2"; }
 
 bstats() { "$build/xnetctl" --json --control "$dir/dom0/xnetback.sock" -S "vif$1.0"; }
 fstats() { "$build/xnetctl" --json --control "$dir/dom$1/xnetfront-0.sock" -S eth0; }
-# has TEXT CMD...: CMD's output contains TEXT
-has() {
-    local text=$1
-    shift
-    [[ "$("$@" 2>&1)" == *"$text"* ]]
-}
 # counter JSON DIRECTION NAME: a counter from a stats reply
 counter() {
     grep -o "\"$2\":{[^}]*" <<<"$1" | grep -o "\"$3\":[0-9]*" | cut -d: -f2

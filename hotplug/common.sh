@@ -1,0 +1,87 @@
+# Shared by xnet's hotplug scripts (sourced, not run). libxl runs a vif's
+# script with the action as $1 (online, offline, add, remove) and
+# type_if=vif, in the backend domain, with:
+#   XENBUS_PATH   the backend directory, relative to the domain's home
+#                 (backend/vif/D/N)
+#   vif           the dom0 interface (vifD.N)
+# and reads the outcome from $XENBUS_PATH/hotplug-status ("connected" or
+# "error", with $XENBUS_PATH/hotplug-error saying why).
+#
+# Keys read here: $XENBUS_PATH/frontend (the guest's directory) and
+# $XENBUS_PATH/checksum (a toolstack's profile override).
+# Keys written: hotplug-status, hotplug-error, and offload/profile in both
+# ends' directories (docs/xenstore-keys.md).
+# shellcheck shell=bash
+
+command=${1:-}
+: "${XENBUS_PATH:?XENBUS_PATH (the backend path of the vif) is not set}"
+: "${vif:?the interface name (vif) is not set}"
+dev=$vif
+
+log() { logger -t "xnet-hotplug" -- "$vif: $*" 2>/dev/null || true; }
+
+# fatal MESSAGE...: reports the failure where libxl looks, and exits.
+fatal() {
+    local msg
+    msg="$(basename "$0") $command $vif: $*"
+    xenstore-write "$XENBUS_PATH/hotplug-error" "$msg" "$XENBUS_PATH/hotplug-status" error \
+        2>/dev/null
+    log "$msg"
+    echo "$msg" >&2
+    exit 1
+}
+
+# success: the vif is ready; libxl (and xnetback) may go on.
+success() {
+    xenstore-write "$XENBUS_PATH/hotplug-status" connected ||
+        fatal "writing $XENBUS_PATH/hotplug-status"
+}
+
+# xs_read_default PATH DEFAULT
+xs_read_default() { xenstore-read "$1" 2>/dev/null || printf '%s\n' "$2"; }
+
+# set_profile DEFAULT: the checksum profile of both ends of this vif: the
+# toolstack's $XENBUS_PATH/checksum if it wrote one, else DEFAULT.
+set_profile() {
+    local profile frontend
+    profile=$(xs_read_default "$XENBUS_PATH/checksum" "$1")
+    case "$profile" in
+        safe | offload | suppress) ;;
+        *) fatal "$XENBUS_PATH/checksum: '$profile' is not safe, offload or suppress" ;;
+    esac
+    frontend=$(xs_read_default "$XENBUS_PATH/frontend" "")
+    xenstore-write "$XENBUS_PATH/offload/profile" "$profile" ||
+        fatal "writing $XENBUS_PATH/offload/profile"
+    if [[ -n "$frontend" ]]; then
+        xenstore-write "$frontend/offload/profile" "$profile" ||
+            fatal "writing $frontend/offload/profile"
+    fi
+    log "checksum profile $profile on both ends"
+}
+
+# dev_up: the interface up, waiting briefly for it to appear (xnetback
+# creates it before InitWait, so it normally exists already).
+dev_up() {
+    local i
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        ip link show "$dev" >/dev/null 2>&1 && break
+        [[ $i -eq 10 ]] && fatal "$dev does not exist"
+        sleep 0.2
+    done
+    ip link set "$dev" up || fatal "setting $dev up"
+}
+
+# main_ip: the backend domain's own IPv4 address, on $netdev (the
+# toolstack's netdev=, else $XENBUS_PATH/netdev, else the interface of
+# the default route). Sets netdev and main_ip.
+main_ip() {
+    netdev=${netdev:-$(xs_read_default "$XENBUS_PATH/netdev" "")}
+    if [[ -z "$netdev" ]]; then
+        netdev=$(ip -4 route show default 2>/dev/null | awk '{ for (i = 1; i < NF; i++)
+            if ($i == "dev") { print $(i + 1); exit } }')
+    fi
+    [[ -n "$netdev" ]] || fatal "no netdev given and no default route to find one"
+    main_ip=$(ip -4 -o addr show dev "$netdev" 2>/dev/null | awk '{ split($4, a, "/"); print a[1];
+        exit }')
+    [[ -n "$main_ip" ]] || fatal "$netdev has no IPv4 address"
+}
