@@ -111,7 +111,11 @@ Status Vif::write_advertised() {
         for (auto [key, on] : {std::pair{"feature-sg", a.sg},
                                {"feature-gso-tcpv4", a.gso},
                                {"feature-gso-tcpv6", a.gso},
-                               {"feature-ipv6-csum-offload", a.ipv6_csum}}) {
+                               {"feature-ipv6-csum-offload", a.ipv6_csum},
+                               // Not in netif.h for a backend: xnetfront honours it
+                               // (others ignore it), so that rx-checksum off here
+                               // also keeps IPv4 partials away.
+                               {"feature-no-csum-offload", !a.ipv6_csum}}) {
             if (!(r = s_.xs.write(be(key), on ? "1" : "0", tx))) return r;
         }
         return r;

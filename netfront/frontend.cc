@@ -24,6 +24,7 @@ using netif::State;
 
 struct Frontend::BackendKeys {
     bool split = false, sg = false, gso4 = false, gso6 = false, ipv6_csum = false;
+    bool no_csum = false;  // xnetback's: it would rather have complete checksums
     unsigned max_queues = 1;
 };
 
@@ -129,7 +130,8 @@ Result<Frontend::BackendKeys> Frontend::read_backend() {
                             {"feature-sg", &b.sg},
                             {"feature-gso-tcpv4", &b.gso4},
                             {"feature-gso-tcpv6", &b.gso6},
-                            {"feature-ipv6-csum-offload", &b.ipv6_csum}}) {
+                            {"feature-ipv6-csum-offload", &b.ipv6_csum},
+                            {"feature-no-csum-offload", &b.no_csum}}) {
         auto f = flag(key);
         if (!f) return Unexpected{f.error()};
         *out = *f;
@@ -181,7 +183,10 @@ Status Frontend::derive_rules() {
     const auto& p = policy_;
     const auto& b = *be_keys_;
     auto& tx = shared_.tx;
-    tx.csum_blank_v4 = p.tx_checksum;  // netif.h: no key; every backend takes IPv4 partials
+    // netif.h has no key for this: every backend takes IPv4 partials. An
+    // xnetback with rx-checksum off says feature-no-csum-offload, and we
+    // honour it, so that it has a checksum to verify.
+    tx.csum_blank_v4 = p.tx_checksum && !b.no_csum;
     tx.csum_blank_v6 = p.tx_checksum && b.ipv6_csum;
     tx.data_validated = p.tx_data_validated;
     tx.sg = b.sg;

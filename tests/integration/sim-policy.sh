@@ -160,6 +160,20 @@ check "live: the backend completed checksums for guest 1" \
 check "live: no reconnect" test "$(connections 1)" -eq "$before"
 brm 1 tx-checksum
 
+bset 1 rx-checksum off
+check "backend rx off: it asks for complete checksums (feature-no-csum-offload 1)" \
+    wait_for 10 equals 1 as 0 xenstore-read backend/vif/1/0/feature-no-csum-offload
+check "backend rx off: connected again" wait_for 10 connected 1
+tcp "backend rx off: tcp guest1 -> dom0" xnet-dom0 xnet-dom1 10.10.0.1
+check "backend rx off: xnetfront completed the checksums" \
+    test "$(counter "$(fstats 1)" tx csum_completed)" -gt 0
+check "backend rx off: xnetback verified them" \
+    test "$(counter "$(bstats 1)" rx csum_verified)" -gt 0
+brm 1 rx-checksum
+check "backend rx on again: partials welcome" \
+    wait_for 10 equals 0 as 0 xenstore-read backend/vif/1/0/feature-no-csum-offload
+check "backend rx on again: connected" wait_for 10 connected 1
+
 fset 1 rx-checksum off
 check "renegotiate: guest 1 asks for full checksums again" \
     wait_for 10 equals 1 fe_key 1 feature-no-csum-offload

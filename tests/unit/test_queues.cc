@@ -74,6 +74,36 @@ class FakePort final : public LocalPort {
     UniqueFd fd_;
 };
 
+// The backend's grant copies with a bit flipped on the way, once armed:
+// corruption between the two ends, where no checksum rule can see it. The
+// last byte of the batch's last segment is a payload byte of its last frame.
+class CorruptingGrants final : public GrantTable {
+  public:
+    explicit CorruptingGrants(GrantTable& inner) : inner_(inner) {}
+    Result<GrantMapping> map(DomId dom, std::span<const GrantRef> refs, bool writable) override {
+        return inner_.map(dom, refs, writable);  // the inner table owns the mapping
+    }
+    Status copy(std::span<CopySegment> segs) override {
+        if (!armed || segs.empty()) return inner_.copy(segs);
+        armed = false;
+        auto& last = segs.back();
+        if (!last.src.foreign) {  // to the guest: flip the byte before it leaves
+            static_cast<uint8_t*>(last.src.virt)[last.len - 1] ^= 0x10;
+            return inner_.copy(segs);
+        }
+        auto st = inner_.copy(segs);  // from the guest: flip it once it arrived
+        static_cast<uint8_t*>(last.dst.virt)[last.len - 1] ^= 0x10;
+        return st;
+    }
+    bool armed = false;
+
+  protected:
+    void unmap(GrantMapping&) override {}  // never ours: see map()
+
+  private:
+    GrantTable& inner_;
+};
+
 offload::TxRules all_offloads() {
     return {.csum_blank_v4 = true,
             .csum_blank_v6 = true,
@@ -89,6 +119,7 @@ struct Pair {
     std::unique_ptr<Platform> guest, dom0;
     std::unique_ptr<GrantShare> gs;
     std::unique_ptr<GrantTable> gt;
+    std::unique_ptr<CorruptingGrants> wire;  // what the backend copies through
     std::unique_ptr<EpollReactor> r = take(EpollReactor::create());
     netfront::FrontShared front;
     netback::VifShared back;
@@ -103,6 +134,7 @@ struct Pair {
         dom0 = sim.platform(0);
         gs = take(guest->open_gntshr());
         gt = take(dom0->open_gnttab());
+        wire = std::make_unique<CorruptingGrants>(*gt);
         front.name = "eth0";
         front.backend = 0;
         front.tx = back.tx = all_offloads();
@@ -120,8 +152,8 @@ struct Pair {
         fq = take(netfront::FrontQueue::create(*gs, take(guest->open_evtchn()), front, 0, false));
         auto k = fq->keys();
         netback::QueueKeys bk{k.tx_ref, k.rx_ref, k.tx_port, k.rx_port};
-        bq = take(
-            netback::BackQueue::start(*r, *gt, take(dom0->open_evtchn()), dom0_stack, back, 0, bk));
+        bq = take(netback::BackQueue::start(*r, *wire, take(dom0->open_evtchn()), dom0_stack, back,
+                                            0, bk));
         REQUIRE(fq->start(*r, guest_stack));
         bq->kick();
     }
@@ -244,6 +276,57 @@ TEST_CASE("queues: with busy polling, a busy ring is read without notifications"
         p.guest_stack.send(f);
     p.run_until(p.dom0_stack, kFrames + 1);
     CHECK(p.front.counters.notifications_sent == sent);
+}
+
+// A receiver with rx-checksum off verifies every checksum, so a payload
+// corrupted between the ends is dropped and counted, whatever the sender's
+// profile, as long as the sender completed the checksum: it must when the
+// receiver asks (feature-no-csum-offload, which xnetback also writes).
+// Under suppress nobody computes a checksum, and nothing can notice.
+TEST_CASE("queues: a bit flipped between the ends is caught where rx-checksum is off") {
+    struct Sender {
+        const char* profile;
+        bool data_validated;  // what the sender's profile says of its frames
+    };
+    for (auto sender : {Sender{"safe", false}, Sender{"offload", true}}) {
+        for (bool to_guest : {false, true}) {
+            CAPTURE(sender.profile);
+            CAPTURE(to_guest);
+            Pair p;
+            auto& tx = to_guest ? p.back.tx : p.front.tx;  // the sender's
+            auto& rx = to_guest ? p.front.rx : p.back.rx;  // the receiver's
+            tx.csum_blank_v4 = tx.csum_blank_v6 = false;   // the receiver asked for complete ones
+            tx.gso_v4 = tx.gso_v6 = false;
+            tx.data_validated = sender.data_validated;
+            rx.checksum = false;
+            p.connect();
+            auto& from = to_guest ? p.dom0_stack : p.guest_stack;
+            auto& to = to_guest ? p.guest_stack : p.dom0_stack;
+            auto& counters = to_guest ? p.front.counters.rx : p.back.counters.rx;
+            auto good = with_partial(tcp(4, 700));
+            from.send(good);
+            p.run_until(to, 1);  // a clean one first: the path works
+            p.wire->armed = true;
+            from.send(good);
+            for (int i = 0; i < 2000 && counters.drops[size_t(Drop::bad_checksum)] == 0; ++i)
+                REQUIRE(p.r->run_once(i % 64 == 63 ? 10 : 0));
+            CHECK_FALSE(p.wire->armed);  // the flip happened
+            CHECK(counters.csum_bad == 1);
+            CHECK(counters.drops[size_t(Drop::bad_checksum)] == 1);
+            CHECK(to.outbox.size() == 1);  // only the clean one was delivered
+        }
+    }
+}
+
+TEST_CASE("queues: under suppress a flipped bit goes unnoticed (why it is for private networks)") {
+    Pair p;  // partials accepted both ways: nobody computes or verifies
+    p.connect();
+    p.wire->armed = true;
+    p.guest_stack.send(with_partial(tcp(4, 700)));
+    p.run_until(p.dom0_stack, 1);
+    CHECK_FALSE(p.wire->armed);
+    CHECK(p.back.counters.rx.csum_bad == 0);
+    CHECK((p.dom0_stack.outbox[0].hdr.flags & vnet::kNeedsCsum) != 0);  // delivered as partial
 }
 
 TEST_CASE("reactor: work that keeps deferring itself does not starve descriptors") {
