@@ -76,6 +76,22 @@ KeyedPolicy read_policy_keys(const XenStore& xs, const std::string& dir, const P
     return out;
 }
 
+bool PolicyFollower::update(const XenStore& xs, const std::string& dir,
+                            const std::function<void(const Error&)>& report) {
+    auto kp = read_policy_keys(xs, dir, fallback_, policy_);
+    std::string errors;
+    for (auto& e : kp.errors)
+        errors += e.message() + "\n";
+    if (errors != errors_) {
+        errors_ = errors;
+        for (auto& e : kp.errors)
+            report(e);
+    }
+    if (kp.policy == policy_) return false;
+    policy_ = kp.policy;
+    return true;
+}
+
 bool setting_of(const Policy& p, std::string_view key) {
     Policy copy = p;
     bool* s = setting(copy, key);

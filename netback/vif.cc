@@ -101,7 +101,7 @@ Vif::Advertised Vif::advertised(const offload::Policy& p) {
 // What we take from the guest, as keys: written before InitWait, read by
 // the frontend when it connects.
 Status Vif::write_advertised() {
-    auto a = advertised(policy_);
+    auto a = advertised(policy_.policy());
     shared_.gso_accepted_v4 = shared_.gso_accepted_v6 = a.gso;
     return s_.xs.transact([&](XenStore::Tx tx) -> Status {
         auto dir = s_.xs.try_read(dir_, tx);
@@ -125,23 +125,13 @@ Status Vif::write_advertised() {
 // The policy keys, applied. Called on every change in our directory (the
 // backend's watch covers offload/): level-triggered, so repeats are free.
 void Vif::apply_policy() {
-    auto kp = offload::read_policy_keys(s_.xs, dir_, s_.options.policy, policy_);
-    std::string errors;
-    for (auto& e : kp.errors)
-        errors += e.message() + "\n";
-    if (errors != policy_errors_) {
-        policy_errors_ = errors;
-        for (auto& e : kp.errors)
-            report(e);
-    }
-    if (kp.policy == policy_) return;
-    auto before = advertised(policy_);
-    policy_ = kp.policy;
-    log::info("{}: offload policy now {}", name(), offload::describe(policy_));
+    auto before = advertised(policy_.policy());
+    if (!policy_.update(s_.xs, dir_, [this](const Error& e) { report(e); })) return;
+    log::info("{}: offload policy now {}", name(), offload::describe(policy_.policy()));
     if (state_ == State::unknown || state_ == State::initialising) return;  // setup() will
     if (auto st = write_advertised(); !st) report(st.error());
     if (state_ != State::connected || !fe_keys_) return;
-    if (advertised(policy_) != before) {
+    if (advertised(policy_.policy()) != before) {
         // A frontend reads our features only when it connects (Linux's
         // does): it learns of the change by connecting again. The
         // configuration stays; only the rings are set up anew.
@@ -156,7 +146,7 @@ void Vif::apply_policy() {
 // and the TAP's offloads to match. Safe to call while packets flow: the
 // queues read the rules per frame.
 Status Vif::derive_rules() {
-    const auto& p = policy_;
+    const auto& p = policy_.policy();
     const auto& k = *fe_keys_;
     auto& tx = shared_.tx;
     tx.csum_blank_v4 = p.tx_checksum && !k.no_csum;
@@ -170,7 +160,7 @@ Status Vif::derive_rules() {
 }
 
 Status Vif::setup() {
-    const auto& p = policy_;
+    const auto& p = policy_.policy();
     if (!tap_) {
         auto t = Tap::open(name());
         if (!t) return Unexpected{t.error()};
@@ -422,7 +412,7 @@ std::string Vif::json() const {
         "{{\"name\":\"{}\",\"domid\":{},\"devid\":{},\"end\":\"backend\",\"state\":\"{}\","
         "\"queues\":{},\"queue_packets\":[{}],\"broken\":{},\"policy\":{},\"counters\":{}}}",
         name(), dom(), devid_, netif::state_name(state_), queues_.size(), per_queue, broken_,
-        offload::json(policy_), shared_.counters.json());
+        offload::json(policy_.policy()), shared_.counters.json());
 }
 
 }  // namespace xnet::netback

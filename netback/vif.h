@@ -13,6 +13,7 @@
 #include "xnet/netif.h"
 #include "xnet/offload.h"
 #include "xnet/platform/platform.h"
+#include "xnet/policy_keys.h"
 #include "xnet/reactor.h"
 #include "xnet/tap.h"
 
@@ -88,8 +89,7 @@ class Vif {
     std::vector<std::unique_ptr<TapQueue>> extra_ports_;
     std::vector<std::unique_ptr<BackQueue>> queues_;
     VifShared shared_;
-    offload::Policy policy_;                 // in force: the keys over the daemon's default
-    std::string policy_errors_;              // the last reported, so each is reported once
+    offload::PolicyFollower policy_;         // the keys over the daemon's default
     std::unique_ptr<FrontendKeys> fe_keys_;  // what the connected frontend wrote
     bool broken_ = false;  // the frontend broke the protocol; wait for it to re-initialise
     bool gone_ = false;

@@ -152,21 +152,11 @@ Frontend::Advertised Frontend::advertised(const offload::Policy& p) {
 // The policy keys, applied. Called on every change in our directory:
 // level-triggered, so repeats are free.
 void Frontend::apply_policy() {
-    auto kp = offload::read_policy_keys(xs_, dir_, o_.policy, policy_);
-    std::string errors;
-    for (auto& e : kp.errors)
-        errors += e.message() + "\n";
-    if (errors != policy_errors_) {
-        policy_errors_ = errors;
-        for (auto& e : kp.errors)
-            report(e);
-    }
-    if (kp.policy == policy_) return;
-    auto before = advertised(policy_);
-    policy_ = kp.policy;
-    log::info("{}: offload policy now {}", name(), offload::describe(policy_));
+    auto before = advertised(policy_.policy());
+    if (!policy_.update(xs_, dir_, [this](const Error& e) { report(e); })) return;
+    log::info("{}: offload policy now {}", name(), offload::describe(policy_.policy()));
     if (state_ != State::connected || !be_keys_) return;  // connect() will use it
-    if (advertised(policy_) != before) {
+    if (advertised(policy_.policy()) != before) {
         // A backend reads our features only when we connect (Linux's
         // does), so it learns of the change by our connecting again:
         // Closing first, and our buffers stay granted until the backend
@@ -180,7 +170,7 @@ void Frontend::apply_policy() {
 // The rules for both directions from our policy and the backend's keys,
 // and the TAP's offloads to match; safe while packets flow.
 Status Frontend::derive_rules() {
-    const auto& p = policy_;
+    const auto& p = policy_.policy();
     const auto& b = *be_keys_;
     auto& tx = shared_.tx;
     // netif.h has no key for this: every backend takes IPv4 partials. An
@@ -198,7 +188,7 @@ Status Frontend::derive_rules() {
 }
 
 Status Frontend::write_keys(const BackendKeys& b) {
-    auto a = advertised(policy_);
+    auto a = advertised(policy_.policy());
     return xs_.transact([&](XenStore::Tx tx) -> Status {
         // What an earlier connection wrote and this one does not.
         if (auto kids = xs_.directory(dir_, tx)) {
@@ -362,8 +352,8 @@ std::string Frontend::json() const {
     return fmt::format(
         "{{\"name\":\"{}\",\"devid\":{},\"end\":\"frontend\",\"state\":\"{}\",\"queues\":{},"
         "\"policy\":{},\"counters\":{}}}",
-        name(), o_.devid, netif::state_name(state_), queues_.size(), offload::json(policy_),
-        shared_.counters.json());
+        name(), o_.devid, netif::state_name(state_), queues_.size(),
+        offload::json(policy_.policy()), shared_.counters.json());
 }
 
 }  // namespace xnet::netfront

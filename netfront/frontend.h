@@ -13,6 +13,7 @@
 #include "xnet/netif.h"
 #include "xnet/offload.h"
 #include "xnet/platform/platform.h"
+#include "xnet/policy_keys.h"
 #include "xnet/reactor.h"
 #include "xnet/tap.h"
 
@@ -70,8 +71,7 @@ class Frontend {
     bool running_ = false;
     bool fault_pending_ = false;
     FrontShared shared_;
-    offload::Policy policy_;                // in force: the keys over the daemon's default
-    std::string policy_errors_;             // the last reported, so each is reported once
+    offload::PolicyFollower policy_;        // the keys over the daemon's default
     std::unique_ptr<BackendKeys> be_keys_;  // what the backend offered at connect
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -13,6 +13,7 @@
 // Nothing here looks at who the peer is.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,22 @@ struct KeyedPolicy {
 // PREVIOUS, the policy in force until now.
 KeyedPolicy read_policy_keys(const XenStore& xs, const std::string& dir, const Policy& fallback,
                              const Policy& previous);
+
+// The policy keys as one end follows them: re-read on every change of its
+// directory, each new set of errors reported once (not at every event).
+class PolicyFollower {
+  public:
+    explicit PolicyFollower(const Policy& fallback) : fallback_(fallback), policy_(fallback) {}
+    const Policy& policy() const { return policy_; }
+    // Re-reads DIR/offload/; REPORT gets the errors when they differ from
+    // the last time. True if the policy in force changed.
+    bool update(const XenStore& xs, const std::string& dir,
+                const std::function<void(const Error&)>& report);
+
+  private:
+    Policy fallback_, policy_;
+    std::string errors_;
+};
 
 // The setting named by KEY (one of kSettingKeys); false for any other.
 bool setting_of(const Policy& p, std::string_view key);
