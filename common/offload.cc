@@ -27,6 +27,26 @@ Result<Policy> profile(std::string_view name) {
                             "' (expected safe, offload or suppress)");
 }
 
+Features advertised(const Policy& p) {
+    bool gso = p.sg && p.tso && p.rx_checksum;
+    return {.sg = p.sg,
+            .gso4 = gso,
+            .gso6 = gso,
+            .ipv6_csum = p.rx_checksum,
+            .no_csum = !p.rx_checksum};
+}
+
+TxRules tx_rules(const Policy& p, const Features& peer) {
+    TxRules tx;
+    tx.csum_blank_v4 = p.tx_checksum && !peer.no_csum;
+    tx.csum_blank_v6 = p.tx_checksum && peer.ipv6_csum;
+    tx.data_validated = p.tx_data_validated;
+    tx.sg = peer.sg;
+    tx.gso_v4 = tx.csum_blank_v4 && p.sg && p.tso && peer.sg && peer.gso4;
+    tx.gso_v6 = tx.csum_blank_v6 && p.sg && p.tso && peer.sg && peer.gso6;
+    return tx;
+}
+
 Status set(Policy& p, std::string_view key, std::string_view value) {
     bool on = value == "on";
     if (!on && value != "off") {

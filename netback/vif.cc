@@ -25,7 +25,7 @@ using netif::State;
 
 struct Vif::FrontendKeys {
     unsigned queues = 1;
-    bool sg = false, gso4 = false, gso6 = false, no_csum = false, ipv6_csum = false;
+    offload::Features features;
     std::vector<QueueKeys> q;
 };
 
@@ -92,46 +92,36 @@ void Vif::on_fault(const Error& e, bool quiet) {
     });
 }
 
-Vif::Advertised Vif::advertised(const offload::Policy& p) {
-    // GSO from the guest needs csum_blank accepted: a GSO frame always
-    // travels with a partial checksum.
-    return {.sg = p.sg, .gso = p.sg && p.tso && p.rx_checksum, .ipv6_csum = p.rx_checksum};
-}
-
 // What we take from the guest, as keys: written before InitWait, read by
 // the frontend when it connects.
 Status Vif::write_advertised() {
-    auto a = advertised(policy_.policy());
-    shared_.gso_accepted_v4 = shared_.gso_accepted_v6 = a.gso;
+    auto a = offload::advertised(policy_.policy());
+    shared_.gso_accepted_v4 = a.gso4;
+    shared_.gso_accepted_v6 = a.gso6;
     return s_.xs.transact([&](XenStore::Tx tx) -> Status {
         auto dir = s_.xs.try_read(dir_, tx);
         if (!dir) return Unexpected{dir.error()};
         if (!*dir) return {};  // being removed: do not re-create it
-        Status r;
-        for (auto [key, on] : {std::pair{"feature-sg", a.sg},
-                               {"feature-gso-tcpv4", a.gso},
-                               {"feature-gso-tcpv6", a.gso},
-                               {"feature-ipv6-csum-offload", a.ipv6_csum},
-                               // Not in netif.h for a backend: xnetfront honours it
-                               // (others ignore it), so that rx-checksum off here
-                               // also keeps IPv4 partials away.
-                               {"feature-no-csum-offload", !a.ipv6_csum}}) {
-            if (!(r = s_.xs.write(be(key), on ? "1" : "0", tx))) return r;
+        // feature-no-csum-offload is not in netif.h for a backend:
+        // xnetfront honours it (others ignore it), so that rx-checksum off
+        // here also keeps IPv4 partials away.
+        for (auto [key, member] : offload::kFeatureKeys) {
+            if (auto r = s_.xs.write(be(key), a.*member ? "1" : "0", tx); !r) return r;
         }
-        return r;
+        return {};
     });
 }
 
 // The policy keys, applied. Called on every change in our directory (the
 // backend's watch covers offload/): level-triggered, so repeats are free.
 void Vif::apply_policy() {
-    auto before = advertised(policy_.policy());
+    auto before = offload::advertised(policy_.policy());
     if (!policy_.update(s_.xs, dir_, [this](const Error& e) { report(e); })) return;
     log::info("{}: offload policy now {}", name(), offload::describe(policy_.policy()));
     if (state_ == State::unknown || state_ == State::initialising) return;  // setup() will
     if (auto st = write_advertised(); !st) report(st.error());
     if (state_ != State::connected || !fe_keys_) return;
-    if (advertised(policy_.policy()) != before) {
+    if (offload::advertised(policy_.policy()) != before) {
         // A frontend reads our features only when it connects (Linux's
         // does): it learns of the change by connecting again. The
         // configuration stays; only the rings are set up anew.
@@ -147,16 +137,9 @@ void Vif::apply_policy() {
 // queues read the rules per frame.
 Status Vif::derive_rules() {
     const auto& p = policy_.policy();
-    const auto& k = *fe_keys_;
-    auto& tx = shared_.tx;
-    tx.csum_blank_v4 = p.tx_checksum && !k.no_csum;
-    tx.csum_blank_v6 = p.tx_checksum && k.ipv6_csum;
-    tx.data_validated = p.tx_data_validated;
-    tx.sg = k.sg;
-    tx.gso_v4 = tx.csum_blank_v4 && p.sg && p.tso && k.sg && k.gso4;
-    tx.gso_v6 = tx.csum_blank_v6 && p.sg && p.tso && k.sg && k.gso6;
+    shared_.tx = offload::tx_rules(p, fe_keys_->features);
     shared_.rx.checksum = p.rx_checksum;
-    return tap_->set_offload({.csum = true, .tso4 = tx.gso_v4, .tso6 = tx.gso_v6});
+    return tap_->set_offload({.csum = true, .tso4 = shared_.tx.gso_v4, .tso6 = shared_.tx.gso_v6});
 }
 
 Status Vif::setup() {
@@ -212,14 +195,10 @@ Result<Vif::FrontendKeys> Vif::read_frontend() {
     auto notify = flag("feature-rx-notify");
     if (!notify) return Unexpected{notify.error()};
     if (!*notify) return fail(EOPNOTSUPP, "feature-rx-notify is mandatory");
-    for (auto [key, out] : {std::pair{"feature-sg", &k.sg},
-                            {"feature-gso-tcpv4", &k.gso4},
-                            {"feature-gso-tcpv6", &k.gso6},
-                            {"feature-no-csum-offload", &k.no_csum},
-                            {"feature-ipv6-csum-offload", &k.ipv6_csum}}) {
+    for (auto [key, member] : offload::kFeatureKeys) {
         auto f = flag(key);
         if (!f) return Unexpected{f.error()};
-        *out = *f;
+        k.features.*member = *f;
     }
     auto queues = num(fe_dir_ + "/multi-queue-num-queues", UINT32_MAX, 1);
     if (!queues) return Unexpected{queues.error()};

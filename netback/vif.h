@@ -58,13 +58,6 @@ class Vif {
 
   private:
     struct FrontendKeys;
-    // The keys the frontend reads at connect, as this end's policy makes them.
-    struct Advertised {
-        bool sg, gso, ipv6_csum;
-        bool operator==(const Advertised&) const = default;
-    };
-    static Advertised advertised(const offload::Policy& p);
-
     void apply_policy();
     Status write_advertised();
     Status derive_rules();

@@ -23,8 +23,8 @@ namespace xnet::netfront {
 using netif::State;
 
 struct Frontend::BackendKeys {
-    bool split = false, sg = false, gso4 = false, gso6 = false, ipv6_csum = false;
-    bool no_csum = false;  // xnetback's: it would rather have complete checksums
+    bool split = false;
+    offload::Features features;
     unsigned max_queues = 1;
 };
 
@@ -126,15 +126,13 @@ Result<Frontend::BackendKeys> Frontend::read_backend() {
     auto rx_copy = flag("feature-rx-copy");
     if (!rx_copy) return Unexpected{rx_copy.error()};
     if (!*rx_copy) return fail(EOPNOTSUPP, "the backend does not offer feature-rx-copy");
-    for (auto [key, out] : {std::pair{"feature-split-event-channels", &b.split},
-                            {"feature-sg", &b.sg},
-                            {"feature-gso-tcpv4", &b.gso4},
-                            {"feature-gso-tcpv6", &b.gso6},
-                            {"feature-ipv6-csum-offload", &b.ipv6_csum},
-                            {"feature-no-csum-offload", &b.no_csum}}) {
+    auto split = flag("feature-split-event-channels");
+    if (!split) return Unexpected{split.error()};
+    b.split = *split;
+    for (auto [key, member] : offload::kFeatureKeys) {
         auto f = flag(key);
         if (!f) return Unexpected{f.error()};
-        *out = *f;
+        b.features.*member = *f;
     }
     auto queues = read_number(xs_, be_dir_ + "/multi-queue-max-queues", 1024, 1);
     if (!queues) return Unexpected{queues.error()};
@@ -143,20 +141,14 @@ Result<Frontend::BackendKeys> Frontend::read_backend() {
     return b;
 }
 
-Frontend::Advertised Frontend::advertised(const offload::Policy& p) {
-    // rx-checksum off is feature-no-csum-offload (and no IPv6 partials):
-    // the backend completes every checksum; GSO needs partials accepted.
-    return {.sg = p.sg, .gso = p.sg && p.tso && p.rx_checksum, .rx_csum = p.rx_checksum};
-}
-
 // The policy keys, applied. Called on every change in our directory:
 // level-triggered, so repeats are free.
 void Frontend::apply_policy() {
-    auto before = advertised(policy_.policy());
+    auto before = offload::advertised(policy_.policy());
     if (!policy_.update(xs_, dir_, [this](const Error& e) { report(e); })) return;
     log::info("{}: offload policy now {}", name(), offload::describe(policy_.policy()));
     if (state_ != State::connected || !be_keys_) return;  // connect() will use it
-    if (advertised(policy_.policy()) != before) {
+    if (offload::advertised(policy_.policy()) != before) {
         // A backend reads our features only when we connect (Linux's
         // does), so it learns of the change by our connecting again:
         // Closing first, and our buffers stay granted until the backend
@@ -171,24 +163,19 @@ void Frontend::apply_policy() {
 // and the TAP's offloads to match; safe while packets flow.
 Status Frontend::derive_rules() {
     const auto& p = policy_.policy();
-    const auto& b = *be_keys_;
-    auto& tx = shared_.tx;
-    // netif.h has no key for this: every backend takes IPv4 partials. An
-    // xnetback with rx-checksum off says feature-no-csum-offload, and we
-    // honour it, so that it has a checksum to verify.
-    tx.csum_blank_v4 = p.tx_checksum && !b.no_csum;
-    tx.csum_blank_v6 = p.tx_checksum && b.ipv6_csum;
-    tx.data_validated = p.tx_data_validated;
-    tx.sg = b.sg;
-    tx.gso_v4 = tx.csum_blank_v4 && p.sg && p.tso && b.sg && b.gso4;
-    tx.gso_v6 = tx.csum_blank_v6 && p.sg && p.tso && b.sg && b.gso6;
+    // netif.h has no key by which a backend refuses IPv4 partials; an
+    // xnetback with rx-checksum off says feature-no-csum-offload, and
+    // tx_rules honours it, so that it has a checksum to verify.
+    shared_.tx = offload::tx_rules(p, be_keys_->features);
     shared_.rx.checksum = p.rx_checksum;
-    shared_.gso_accepted_v4 = shared_.gso_accepted_v6 = advertised(p).gso;
-    return tap_->set_offload({.csum = true, .tso4 = tx.gso_v4, .tso6 = tx.gso_v6});
+    auto a = offload::advertised(p);
+    shared_.gso_accepted_v4 = a.gso4;
+    shared_.gso_accepted_v6 = a.gso6;
+    return tap_->set_offload({.csum = true, .tso4 = shared_.tx.gso_v4, .tso6 = shared_.tx.gso_v6});
 }
 
 Status Frontend::write_keys(const BackendKeys& b) {
-    auto a = advertised(policy_.policy());
+    auto a = offload::advertised(policy_.policy());
     return xs_.transact([&](XenStore::Tx tx) -> Status {
         // What an earlier connection wrote and this one does not.
         if (auto kids = xs_.directory(dir_, tx)) {
@@ -219,11 +206,9 @@ Status Frontend::write_keys(const BackendKeys& b) {
         if (multi && !(r = w(fe("multi-queue-num-queues"), queues_.size()))) return r;
         if (!(r = w(fe("request-rx-copy"), 1))) return r;
         if (!(r = w(fe("feature-rx-notify"), 1))) return r;
-        if (!(r = w(fe("feature-sg"), int(a.sg)))) return r;
-        if (!(r = w(fe("feature-gso-tcpv4"), int(a.gso)))) return r;
-        if (!(r = w(fe("feature-gso-tcpv6"), int(a.gso)))) return r;
-        if (!(r = w(fe("feature-no-csum-offload"), int(!a.rx_csum)))) return r;
-        if (!(r = w(fe("feature-ipv6-csum-offload"), int(a.rx_csum)))) return r;
+        for (auto [key, member] : offload::kFeatureKeys) {
+            if (!(r = w(fe(key), int(a.*member)))) return r;
+        }
         return w(fe("state"), int(State::connected));
     });
 }

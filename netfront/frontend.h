@@ -37,12 +37,6 @@ class Frontend {
 
   private:
     struct BackendKeys;
-    // The keys the backend reads at connect, as this end's policy makes them.
-    struct Advertised {
-        bool sg, gso, rx_csum;
-        bool operator==(const Advertised&) const = default;
-    };
-    static Advertised advertised(const offload::Policy& p);
     void apply_policy();
     Status derive_rules();
     void on_store();

@@ -34,11 +34,6 @@ die() {
     exit 1
 }
 
-connected() {  # connected DOMID
-    [[ "$(as 0 xenstore-read "backend/vif/$1/0/state")" == 4 &&
-        "$(as 0 xenstore-read "/local/domain/$1/device/vif/0/state")" == 4 ]]
-}
-
 # up PROFILE: dom0 with its bridge and xnetback, guests 1 and 2 with
 # xnetfront, all with PROFILE; and the veth pairs guest1-guest2 (10.20/24)
 # and guest1-dom0 (10.30/24).

@@ -65,6 +65,31 @@ bad_checksums() {
         !(tcp.checksum == 0xffff && tcp.checksum_calculated == 0x0000))' 2>/dev/null | grep -c .
 }
 
+connected() {  # connected DOMID: both ends of the guest's vif 0 say Connected
+    [[ "$(as 0 xenstore-read "backend/vif/$1/0/state")" == 4 &&
+        "$(as 0 xenstore-read "/local/domain/$1/device/vif/0/state")" == 4 ]]
+}
+
+counter() {  # counter JSON DIRECTION NAME: a counter from a daemon's stats reply
+    grep -o "\"$2\":{[^}]*" <<<"$1" | grep -o "\"$3\":[0-9]*" | cut -d: -f2
+}
+
+# tcp NAME SERVER-NS CLIENT-NS ADDRESS [iperf3 client options]: a 2 s iperf3
+# run that must move more than $tcp_min_bytes (default 5 MB) and end cleanly
+tcp() {
+    local name=$1 srv=$2 cli=$3 addr=$4 port=$((5200 + RANDOM % 500))
+    shift 4
+    ip netns exec "$srv" timeout 30 iperf3 -s -1 -p "$port" >/dev/null 2>&1 &
+    local spid=$!
+    wait_for 5 ip netns exec "$srv" sh -c "ss -ltn | grep -q :$port"
+    local bytes
+    bytes=$(ip netns exec "$cli" timeout 20 iperf3 -c "$addr" -p "$port" -t 2 -J "$@" 2>/dev/null |
+        sed -n 's/.*"bytes":[[:space:]]*\([0-9]*\).*/\1/p' | tail -n 1)
+    kill "$spid" 2>/dev/null  # a server whose client never came
+    wait "$spid" 2>/dev/null
+    check "$name (${bytes:-0} bytes)" test "${bytes:-0}" -gt "${tcp_min_bytes:-5000000}"
+}
+
 summary() {  # summary SUITE: the line tests/run-suites reads; fails if any check did
     echo "$1: $passed passed, $failed failed"
     [[ $failed -eq 0 ]]

@@ -44,32 +44,11 @@ indom() { local d=$1; shift; ip netns exec "xnet-dom$d" "$@"; }
 inout() { ip netns exec "$out" "$@"; }
 hp="$repo/hotplug"
 
-connected() {
-    [[ "$(as 0 xenstore-read "backend/vif/$1/0/state")" == 4 &&
-        "$(as 0 xenstore-read "/local/domain/$1/device/vif/0/state")" == 4 ]]
-}
 bkey() { as 0 xenstore-read "backend/vif/$1/0/$2"; }
 fkey() { as 0 xenstore-read "/local/domain/$1/device/vif/0/$2"; }
 bstats() { "$build/xnetctl" --json --control "$dir/dom0/xnetback.sock" -S "vif$1.0"; }
 fstats() { "$build/xnetctl" --json --control "$dir/dom$1/xnetfront-0.sock" -S eth0; }
-counter() {  # counter JSON DIRECTION NAME
-    grep -o "\"$2\":{[^}]*" <<<"$1" | grep -o "\"$3\":[0-9]*" | cut -d: -f2
-}
 ping_ok() { "${@:1:$#-1}" ping -c 2 -i 0.2 -W 2 "${*: -1}"; }
-
-tcp() {  # tcp NAME SERVER-NS CLIENT-NS ADDRESS [iperf3 options]: >= 5 MB in 2 s
-    local name=$1 srv=$2 cli=$3 addr=$4 port=$((5200 + RANDOM % 500))
-    shift 4
-    ip netns exec "$srv" timeout 30 iperf3 -s -1 -p "$port" >/dev/null 2>&1 &
-    local spid=$!
-    wait_for 5 ip netns exec "$srv" sh -c "ss -ltn | grep -q :$port"
-    local bytes
-    bytes=$(ip netns exec "$cli" timeout 20 iperf3 -c "$addr" -p "$port" -t 2 -J "$@" 2>/dev/null |
-        sed -n 's/.*"bytes":[[:space:]]*\([0-9]*\).*/\1/p' | tail -n 1)
-    kill "$spid" 2>/dev/null
-    wait "$spid" 2>/dev/null
-    check "$name (${bytes:-0} bytes)" test "${bytes:-0}" -gt 5000000
-}
 
 # start_guest DOMID ADDRESS/PREFIX [GATEWAY]: xnetfront with no profile
 start_guest() {

@@ -527,3 +527,28 @@ TEST_CASE("offload policy: profiles and settings") {
     CHECK(st.error().message().find("tx-chksum") != std::string::npos);
     CHECK(p.tx_checksum);
 }
+
+TEST_CASE("offload: what a policy advertises, and what a peer's features allow on the ring") {
+    auto safe = offload::advertised(offload::safe());
+    CHECK(safe.no_csum);
+    CHECK_FALSE(safe.ipv6_csum);
+    CHECK_FALSE(safe.gso4);
+    CHECK(safe.sg);
+    auto off = offload::advertised(offload::offload());
+    CHECK(off == offload::Features{.sg = true, .gso4 = true, .gso6 = true, .ipv6_csum = true});
+
+    // An offloading sender to an offloading peer: partials and GSO both ways.
+    auto all = offload::tx_rules(offload::offload(), off);
+    CHECK((all.csum_blank_v4 && all.csum_blank_v6 && all.gso_v4 && all.gso_v6 && all.sg));
+    CHECK(all.data_validated);
+    // A peer that verifies everything gets complete checksums and no GSO.
+    auto to_safe = offload::tx_rules(offload::offload(), safe);
+    CHECK_FALSE(to_safe.csum_blank_v4);
+    CHECK_FALSE(to_safe.csum_blank_v6);
+    CHECK_FALSE(to_safe.gso_v4);
+    // A safe sender never puts partials on the ring, whatever the peer takes.
+    auto from_safe = offload::tx_rules(offload::safe(), off);
+    CHECK_FALSE(from_safe.csum_blank_v4);
+    CHECK_FALSE(from_safe.gso_v4);
+    CHECK_FALSE(from_safe.data_validated);
+}

@@ -9,6 +9,8 @@
 // data_validated means "the sender knows the checksums are right".
 #pragma once
 
+#include <utility>
+
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -50,6 +52,29 @@ struct TxRules {
     bool gso_v6 = false;
     bool sg = false;  // the peer takes multi-slot packets
 };
+
+// What an end advertises in xenstore about what it takes from the ring;
+// both ends use the same five keys (kFeatureKeys).
+struct Features {
+    bool sg = false;
+    bool gso4 = false, gso6 = false;
+    bool ipv6_csum = false;  // takes IPv6 partials
+    bool no_csum = false;    // wants IPv4 checksums complete (netif.h gives the key to
+                             // frontends; xnetback writes it too, and xnetfront honours it)
+    bool operator==(const Features&) const = default;
+};
+inline constexpr std::pair<const char*, bool Features::*> kFeatureKeys[] = {
+    {"feature-sg", &Features::sg},
+    {"feature-gso-tcpv4", &Features::gso4},
+    {"feature-gso-tcpv6", &Features::gso6},
+    {"feature-ipv6-csum-offload", &Features::ipv6_csum},
+    {"feature-no-csum-offload", &Features::no_csum},
+};
+// What an end with policy P advertises. GSO only where partials are
+// accepted: a GSO frame always travels with a partial checksum.
+Features advertised(const Policy& p);
+// What an end with policy P may put on the ring to a peer that advertised PEER.
+TxRules tx_rules(const Policy& p, const Features& peer);
 
 // For frames this end takes from the ring.
 struct RxRules {
