@@ -198,12 +198,20 @@ Result<unsigned> BackQueue::gather_tx(RING_IDX avail, TxPacket& p) {
         if (avail >= TxRing::kSize) {
             return fail(EPROTO, "a packet's slot chain fills the whole TX ring");
         }
+        release_ids(p);  // taken again when the rest is published
         return 0u;
+    };
+    auto take_id = [&](uint16_t id) -> Status {
+        if (tx_ids_in_flight_.test(id)) {
+            return fail(EPROTO, fmt::format("TX request id {} reused before its response", id));
+        }
+        tx_ids_in_flight_.set(id);
+        p.ids[p.nslots++] = id;
+        return {};
     };
     netif::TxRequest first = tx_.peek(0);
     unsigned idx = 1;
-    p.ids[0] = first.id;
-    p.nslots = 1;
+    if (auto st = take_id(first.id); !st) return Unexpected{st.error()};
     p.meta = netif::from_tx_flags(first.flags);
 
     if (first.flags & netif::txf::extra_info) {
@@ -267,7 +275,7 @@ Result<unsigned> BackQueue::gather_tx(RING_IDX avail, TxPacket& p) {
                                             r.offset, r.size));
         }
         rest -= r.size;
-        p.ids[p.nslots++] = r.id;
+        if (auto st = take_id(r.id); !st) return Unexpected{st.error()};
         frags[nfrags++] = r;
         more = (r.flags & netif::txf::more_data) != 0;
     }
@@ -300,7 +308,13 @@ Result<unsigned> BackQueue::gather_tx(RING_IDX avail, TxPacket& p) {
     return idx;
 }
 
+void BackQueue::release_ids(const TxPacket& p) {
+    for (unsigned i = 0; i < p.nslots; ++i)
+        tx_ids_in_flight_.reset(p.ids[i]);
+}
+
 void BackQueue::respond_tx(const TxPacket& p, int16_t status) {
+    release_ids(p);
     netif::TxResponse r{};
     r.id = p.ids[0];
     r.status = status;

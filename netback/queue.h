@@ -5,6 +5,7 @@
 // publishes the responses together.
 #pragma once
 
+#include <bitset>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -83,6 +84,7 @@ class BackQueue {
     Result<unsigned> gather_tx(RING_IDX avail, TxPacket& p);
     void finish_tx(std::vector<TxPacket>& batch);
     void respond_tx(const TxPacket& p, int16_t status);
+    void release_ids(const TxPacket& p);
 
     // Guest RX.
     Result<bool> read_frame(RxFrame& f, size_t arena_off);
@@ -113,6 +115,10 @@ class BackQueue {
     std::vector<uint8_t> tx_arena_, rx_arena_;
     std::vector<CopySegment> segs_;
     std::vector<TxPacket> tx_batch_;
+    // TX request ids taken and not yet answered. netif.h lets a frontend
+    // reuse an id only after its response: two in flight at once would
+    // make our responses ambiguous, so that is a protocol violation.
+    std::bitset<1u << 16> tx_ids_in_flight_;
     std::vector<RxFrame> rx_batch_;
     std::unique_ptr<RxFrame> held_;  // read from the port, waiting for guest buffers
     std::vector<uint8_t> held_buf_;

@@ -26,6 +26,7 @@ using netif::State;
 struct Vif::FrontendKeys {
     unsigned queues = 1;
     offload::Features features;
+    bool reconnect = false;  // feature-xnet-reconnect: it connects again after our Closing
     std::vector<QueueKeys> q;
 };
 
@@ -96,8 +97,6 @@ void Vif::on_fault(const Error& e, bool quiet) {
 // the frontend when it connects.
 Status Vif::write_advertised() {
     auto a = offload::advertised(policy_.policy());
-    shared_.gso_accepted_v4 = a.gso4;
-    shared_.gso_accepted_v6 = a.gso6;
     return s_.xs.transact([&](XenStore::Tx tx) -> Status {
         auto dir = s_.xs.try_read(dir_, tx);
         if (!dir) return Unexpected{dir.error()};
@@ -122,12 +121,21 @@ void Vif::apply_policy() {
     if (auto st = write_advertised(); !st) report(st.error());
     if (state_ != State::connected || !fe_keys_) return;
     if (offload::advertised(policy_.policy()) != before) {
-        // A frontend reads our features only when it connects (Linux's
-        // does): it learns of the change by connecting again. The
-        // configuration stays; only the rings are set up anew.
-        log::info("{}: the frontend must see new features: reconnecting", name());
-        disconnect();
-        return switch_state(State::closing);
+        // A frontend reads our features only when it connects: it learns
+        // of the change by connecting again, if it can. Linux's netfront
+        // cannot (after Closing it stays Closed until the guest reloads
+        // it), so for a frontend without feature-xnet-reconnect the change
+        // is local until it next connects: what it negotiated stays
+        // accepted, and our rules below change at once.
+        if (fe_keys_->reconnect) {
+            log::info("{}: the frontend must see new features: reconnecting", name());
+            disconnect();
+            return switch_state(State::closing);
+        }
+        log::info(
+            "{}: the frontend cannot reconnect: features it negotiated stay accepted "
+            "until it next connects",
+            name());
     }
     if (auto st = derive_rules(); !st) report(st.error());
 }
@@ -200,6 +208,9 @@ Result<Vif::FrontendKeys> Vif::read_frontend() {
         if (!f) return Unexpected{f.error()};
         k.features.*member = *f;
     }
+    auto reconnect = flag("feature-xnet-reconnect");
+    if (!reconnect) return Unexpected{reconnect.error()};
+    k.reconnect = *reconnect;
     auto queues = num(fe_dir_ + "/multi-queue-num-queues", UINT32_MAX, 1);
     if (!queues) return Unexpected{queues.error()};
     if (*queues == 0 || *queues > s_.options.max_queues) {
@@ -243,6 +254,11 @@ Status Vif::connect() {
     auto k = read_frontend();
     if (!k) return Unexpected{k.error()};
     fe_keys_ = std::make_unique<FrontendKeys>(*k);
+    // What the frontend read from our keys: taken for this connection
+    // even if the policy later narrows it (see apply_policy).
+    auto a = offload::advertised(policy_.policy());
+    shared_.gso_accepted_v4 = a.gso4;
+    shared_.gso_accepted_v6 = a.gso6;
     auto st = derive_rules();
     if (!st) return st;
     const auto& tx = shared_.tx;

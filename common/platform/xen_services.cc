@@ -1,5 +1,6 @@
 // The Xen platform: libxenevtchn, libxengnttab and libxengntshr behind
 // xnet's interfaces. Exercised for real by tests/xen (Xen under QEMU).
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include <cerrno>
@@ -137,6 +138,16 @@ class XenGrantShare final : public GrantShare {
 Result<std::unique_ptr<EventChannels>> open_evtchn() {
     xenevtchn_handle* h = xenevtchn_open(nullptr, 0);
     if (!h) return fail(errno, "opening /dev/xen/evtchn");
+    // The library opens the device blocking; xenevtchn_pending() would then
+    // wait for the next event where we ask whether there is one (our loop
+    // drains pending ports until EAGAIN, and the reactor polls the fd).
+    int fd = xenevtchn_fd(h);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        int e = errno;
+        xenevtchn_close(h);
+        return fail(e, "making /dev/xen/evtchn non-blocking");
+    }
     return std::unique_ptr<EventChannels>(new XenEventChannels(h));
 }
 

@@ -1,0 +1,188 @@
+# Helpers for the tests dom0 runs under Xen (sourced by /init, busybox sh).
+# Results go to the serial console as markers the host reads:
+#   XNET-OK <check>        a check passed
+#   XNET-FAIL <check>: <detail>
+#   XNET-STAGE <name> / XNET-END <name>   a stage began / reached its end
+# shellcheck shell=sh
+
+# iproute2's ip, not busybox's applet (which has no netns, nodad, ...).
+ip() { /usr/bin/ip "$@"; }
+
+ok() { echo "XNET-OK $*"; }
+bad() { echo "XNET-FAIL $*"; }
+
+# check NAME CMD...: CMD must succeed; its output is shown when it fails.
+check() {
+    _name=$1
+    shift
+    if _out=$("$@" 2>&1); then
+        ok "$_name"
+    else
+        bad "$_name: $(echo "$_out" | tail -n 3 | tr '\n' ' ')"
+    fi
+}
+
+stage() {
+    stage_name=$1
+    stage_t0=$(date +%s)
+    echo "XNET-STAGE $1"
+}
+end_stage() { echo "XNET-END $stage_name ($(($(date +%s) - stage_t0)) s)"; }
+
+# wait_for SECONDS CMD...: until CMD succeeds
+wait_for() {
+    _end=$(($(date +%s) + $1))
+    shift
+    while :; do
+        "$@" >/dev/null 2>&1 && return 0
+        [ "$(date +%s)" -lt "$_end" ] || return 1
+        sleep 0.2
+    done
+}
+
+# on IP CMD: runs CMD (a shell command line) in the guest at IP, through
+# the command server its /init starts (nc -ll -e); prints its output,
+# then fails unless it ended with status 0.
+on() {
+    _out=$(echo "$2" | timeout "${on_timeout:-90}" nc -w 5 "$1" 7000 2>&1)
+    echo "$_out" | sed '$d'
+    [ "$(echo "$_out" | tail -n 1)" = "rc=0" ]
+}
+
+# on_has IP CMD PATTERN: CMD's output in the guest matches PATTERN (grep -E)
+on_has() { on "$1" "$2" | grep -Eq "$3"; }
+
+# serve PORT PROGRAM [NETNS]: one connection to PORT runs PROGRAM on it
+# (nc -l -e), in the background; returns once the port listens, so a
+# guest told to connect right after cannot find it closed. Sets serve_pid.
+serve() {
+    if [ -n "${3:-}" ]; then
+        ip netns exec "$3" nc -l -p "$1" -e "$2" &
+    else
+        nc -l -p "$1" -e "$2" &
+    fi
+    serve_pid=$!
+    wait_for 10 sh -c "${3:+/usr/bin/ip netns exec $3 }netstat -ltn | grep -q ':$1 '"
+}
+
+# xs_is PATH VALUE: the xenstore node holds VALUE
+xs_is() { [ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
+
+# domid NAME
+domid() { xl domid "$1" 2>/dev/null; }
+
+# guest_cfg NAME ROLE LAST-OCTET VCPUS: writes /tmp/NAME.cfg, a PV guest
+# with vif 0 on xenbr0 through our vif-bridge script.
+guest_cfg() {
+    cat >"/tmp/$1.cfg" <<EOF
+name = "$1"
+type = "pv"
+kernel = "/xnet/vmlinux.gz"
+ramdisk = "/xnet/domU.cpio.gz"
+extra = "console=hvc0 rdinit=/init quiet xnet.role=$2 xnet.ip=$3"
+memory = 200
+vcpus = $4
+vif = [ 'mac=00:16:3e:00:00:$3,bridge=xenbr0,script=vif-bridge' ]
+on_crash = "destroy"
+EOF
+}
+
+# guest_log NAME: what the guest printed on its console
+guest_log() { cat "/var/log/xen/console/guest-$1.log" 2>/dev/null; }
+
+# guest_up NAME IP SECONDS: the guest said it is up and answers on IP
+guest_up() {
+    wait_for "$3" sh -c "grep -q 'XNET-GUEST up' /var/log/xen/console/guest-$1.log" &&
+        on_timeout=5 wait_for 30 on "$2" true
+}
+
+# diagnose NAME VIF [IP]: what a failing guest's vif looked like, for the log
+diagnose() {
+    echo "--- diagnosis of $1 ($2)"
+    xnetctl -S "$2" --json
+    ip -s link show "$2"
+    tail -n 20 /tmp/xnetback.log
+    grep -a extra "/tmp/$1.cfg"
+    guest_log "$1" | tail -n 40
+    [ -n "${3:-}" ] && on_timeout=10 on "$3" "tail -n 20 /tmp/xnetfront.log; xnetctl -S eth0 --json"
+    echo "---"
+}
+
+# counter JSON DIRECTION NAME: one counter of an xnetctl -S --json reply
+counter() {
+    echo "$1" | grep -o "\"$2\":{[^}]*" | grep -o "\"$3\":[0-9]*" | cut -d: -f2
+}
+
+# The blob both directions carry: 32 MiB of random bytes, and its MD5.
+make_blob() {
+    dd if=/dev/urandom of=/tmp/blob bs=1M count=32 2>/dev/null
+    blob_md5=$(md5sum /tmp/blob | cut -d' ' -f1)
+    printf '#!/bin/sh\ncat /tmp/blob\n' >/tmp/serve-blob
+    printf '#!/bin/sh\nmd5sum | cut -d" " -f1 >/tmp/got.md5\n' >/tmp/sink-md5
+    printf '#!/bin/sh\ncat >/dev/null\n' >/tmp/sink-null
+    chmod +x /tmp/serve-blob /tmp/sink-md5 /tmp/sink-null
+}
+
+# transfer_both NAME IP: the blob dom0 -> guest and back, each checked
+# against its MD5 (the guest keeps what it got and sends that back).
+transfer_both() {
+    _tf=0
+    serve 5001 /tmp/serve-blob
+    _pid=$serve_pid
+    _got=$(on "$2" "nc 10.9.0.1 5001 </dev/null >/tmp/blob && md5sum /tmp/blob | cut -d' ' -f1")
+    if [ "$_got" = "$blob_md5" ]; then ok "$1: 32 MiB dom0 -> guest, content verified"; else
+        bad "$1: 32 MiB dom0 -> guest: md5 '$_got', want $blob_md5"
+        _tf=1
+    fi
+    kill "$_pid" 2>/dev/null
+    rm -f /tmp/got.md5
+    serve 5002 /tmp/sink-md5
+    _pid=$serve_pid
+    on "$2" "nc 10.9.0.1 5002 </tmp/blob" >/dev/null
+    wait_for 30 test -s /tmp/got.md5
+    if [ "$(cat /tmp/got.md5 2>/dev/null)" = "$blob_md5" ]; then
+        ok "$1: 32 MiB guest -> dom0, content verified"
+    else
+        bad "$1: 32 MiB guest -> dom0: md5 '$(cat /tmp/got.md5 2>/dev/null)', want $blob_md5"
+        _tf=1
+    fi
+    kill "$_pid" 2>/dev/null
+    return $_tf
+}
+
+# capture NAME IP: what reaches the outside namespace from the guest at IP
+# (TCP over IPv4 and IPv6, pings), into /tmp/captures/NAME.pcap
+capture() {
+    ip netns exec out tcpdump -Z root -Q in -i eth0 -w "/tmp/captures/$1.pcap" 2>>/tmp/tcpdump.log &
+    _cap=$!
+    sleep 1
+    serve 5004 /tmp/sink-null out
+    on "$2" "head -c 4000000 /tmp/blob | nc 10.9.0.254 5004" >/dev/null
+    serve 5005 /tmp/sink-null out
+    on "$2" "head -c 2000000 /tmp/blob | nc fd09::fe 5005" >/dev/null
+    on "$2" "ping -c 3 -s 1400 10.9.0.254" >/dev/null
+    sleep 1
+    kill "$_cap"
+    wait "$_cap" 2>/dev/null
+}
+
+# xnetback_fds / xnetback_maps: what the daemon holds, for leak checks
+xnetback_pid() { pidof xnetback | cut -d' ' -f1; }
+xnetback_fds() { find "/proc/$(xnetback_pid)/fd" -type l | wc -l; }
+xnetback_maps() { grep -c /dev/xen/gntdev "/proc/$(xnetback_pid)/maps"; }
+# holds_fds N / holds_no_mapping: for wait_for
+holds_fds() { [ "$(xnetback_fds)" = "$1" ]; }
+holds_no_mapping() { [ "$(xnetback_maps)" = 0 ]; }
+
+# stop_xnetback [SIGNAL]: kills it and reaps it (a zombie would still
+# answer to pidof)
+stop_xnetback() {
+    _p=$(xnetback_pid)
+    kill "-${1:-TERM}" "$_p"
+    wait "$_p" 2>/dev/null
+}
+
+start_xnetback() {
+    xnetback --platform xen --max-queues 2 >>/tmp/xnetback.log 2>&1 &
+    wait_for 10 xnetctl list
+}

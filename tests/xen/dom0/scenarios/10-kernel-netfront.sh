@@ -1,0 +1,88 @@
+# Scenario 1: xnetback in dom0 <-> Linux's xen-netfront in a PV guest that
+# `xl create` starts with our vif-bridge as the vif's script (xen-netback
+# is not loaded). Also the checksum captures of scenario 4 for this pair.
+# shellcheck shell=sh
+# shellcheck disable=SC2154 # blob_md5, vif, fds0: set by /init and the scenarios before
+
+stage kernel-netfront
+if start_xnetback; then ok "xnetback serves on real Xen"; else
+    bad "xnetback did not start: $(tail -n 3 /tmp/xnetback.log | tr '\n' ' ')"
+fi
+fds0=$(xnetback_fds)
+guest_cfg kfront kernel 11 2
+t0=$(date +%s)
+# libxl waits (10 s) for the backend's InitWait, runs the script, and
+# waits for hotplug-status: xl create returns 0 only if all of it worked.
+if xl create /tmp/kfront.cfg >/tmp/xl-kfront.log 2>&1; then
+    ok "kfront: xl create, vif script=vif-bridge (libxl saw InitWait and hotplug-status in time)"
+else
+    bad "kfront: xl create: $(tail -n 3 /tmp/xl-kfront.log | tr '\n' ' ')"
+fi
+d=$(domid kfront)
+vif=vif$d.0
+be=/local/domain/0/backend/vif/$d/0
+check "kfront: hotplug-status connected, written by our vif-bridge" xs_is "$be/hotplug-status" connected
+check "kfront: vif-bridge set the offload profile of both ends" xs_is "$be/offload/profile" offload
+check "kfront: $vif is a port of xenbr0" test -e "/sys/class/net/xenbr0/brif/$vif"
+if guest_up kfront 10.9.0.11 120; then
+    ok "kfront: Linux's netfront up and answering, $(($(date +%s) - t0)) s after xl create"
+else
+    bad "kfront: did not come up"
+    diagnose kfront "$vif"
+fi
+check "kfront: both ends Connected" sh -c "[ \"\$(xenstore-read $be/state)\" = 4 ] &&
+    [ \"\$(xenstore-read /local/domain/$d/device/vif/0/state)\" = 4 ]"
+check "kfront: Linux asked for 2 queues (vcpus=2) and got them" \
+    sh -c "xenstore-read /local/domain/$d/device/vif/0/multi-queue-num-queues | grep -qx 2 &&
+        xnetctl -S $vif --json | grep -q '\"queues\":2'"
+check "kfront: ping dom0 -> guest" ping -c 3 -W 3 10.9.0.11
+check "kfront: ping guest -> dom0" on 10.9.0.11 "ping -c 3 -W 3 10.9.0.1"
+check "kfront: IPv6 ping dom0 -> guest" ping6 -c 3 -W 3 fd09::11
+check "kfront: IPv6 ping guest -> outside" on 10.9.0.11 "ping6 -c 3 -W 3 fd09::fe"
+transfer_both kfront 10.9.0.11
+check "kfront: both queues carried frames" \
+    sh -c "xnetctl -S $vif --json | grep -q '\"queue_packets\":\[[1-9][0-9]*,[1-9][0-9]*\]'"
+check "kfront: xnetctl --frontend -k reads what Linux's netfront advertised" \
+    sh -c "xnetctl --frontend -k $vif --peer | grep -q 'feature-gso-tcpv4.*1'"
+
+# Toggles from dom0 while a transfer runs. Linux's netfront cannot
+# reconnect, so the backend applies them locally: the vif must stay
+# Connected, the transfer intact, and the counters must show the change.
+serve 5003 /tmp/sink-null
+on 10.9.0.11 "nc 10.9.0.1 5003 </tmp/blob >/dev/null 2>&1 &" >/dev/null
+sleep 1
+check "kfront: xnetctl -K $vif rx off during traffic" xnetctl -K "$vif" rx off
+check "kfront: xnetctl -K $vif tx off during traffic" xnetctl -K "$vif" tx off
+s0=$(xnetctl -S "$vif" --json)  # from here on, every frame is under the new rules
+transfer_both "kfront (rx, tx off)" 10.9.0.11
+s1=$(xnetctl -S "$vif" --json)
+check "kfront: still Connected after the toggles (no reconnect for a Linux frontend)" \
+    xs_is "$be/state" 4
+completed_rx=$(($(counter "$s1" rx csum_completed) - $(counter "$s0" rx csum_completed)))
+completed_tx=$(($(counter "$s1" tx csum_completed) - $(counter "$s0" tx csum_completed)))
+partial_tx=$(($(counter "$s1" tx csum_partial) - $(counter "$s0" tx csum_partial)))
+check "kfront: rx off: the guest's partials completed in dom0 ($completed_rx)" \
+    test "$completed_rx" -gt 1000
+check "kfront: tx off: checksums completed before the guest ($completed_tx), none partial" \
+    test "$completed_tx" -gt 1000 -a "$partial_tx" -lt 100
+s0=$s1
+check "kfront: xnetctl -K $vif rx on tx on" xnetctl -K "$vif" rx on tx on
+transfer_both "kfront (on again)" 10.9.0.11
+s1=$(xnetctl -S "$vif" --json)
+partial_rx=$(($(counter "$s1" rx csum_partial) - $(counter "$s0" rx csum_partial)))
+check "kfront: rx on: the guest's partials passed on as partial ($partial_rx)" \
+    test "$partial_rx" -gt 1000
+
+# Scenario 4 for this pair: what reaches the outside, per profile.
+capture kfront-offload 10.9.0.11
+check "kfront: xnetctl profile $vif safe" xnetctl profile "$vif" safe
+capture kfront-safe 10.9.0.11
+check "kfront: xnetctl profile $vif offload" xnetctl profile "$vif" offload
+
+# Leaving: nothing of the vif stays in the daemon.
+check "kfront: xl destroy" xl destroy kfront
+check "kfront: $vif is gone" wait_for 10 sh -c "! ip link show $vif"
+check "kfront: xnetback holds no grant mapping" wait_for 5 holds_no_mapping
+check "kfront: xnetback holds as many fds as before the guest ($fds0)" \
+    wait_for 5 holds_fds "$fds0"
+end_stage

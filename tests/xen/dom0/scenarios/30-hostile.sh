@@ -1,0 +1,64 @@
+# Bad input on real Xen: xnet-hostile in a third guest speaks the handshake
+# and then breaks netif.h, one attack per connection (tests/tools/
+# xnet-hostile.cc), while xfront moves the blob and answers pings. Each
+# attack must end with the backend disconnecting that vif and naming the
+# fault in its log and error node, xnetback must live on, and xfront must
+# not lose a byte.
+# shellcheck shell=sh
+# shellcheck disable=SC2154 # blob_md5, vif, fds0: set by /init and the scenarios before
+
+stage hostile
+pid0=$(xnetback_pid)
+guest_cfg hostile hostile 13 1
+if xl create /tmp/hostile.cfg >/tmp/xl-hostile.log 2>&1; then
+    ok "hostile: xl create"
+else
+    bad "hostile: xl create: $(tail -n 3 /tmp/xl-hostile.log | tr '\n' ' ')"
+fi
+hd=$(domid hostile)
+rm -f /tmp/got.md5
+serve 5007 /tmp/sink-md5
+on 10.9.0.12 "nc 10.9.0.1 5007 </tmp/blob >/dev/null 2>&1 &" >/dev/null
+ping -c 60 -i 0.5 -W 2 10.9.0.12 >/tmp/ping-xfront.log 2>&1 &
+ping_pid=$!
+if wait_for 240 sh -c "grep -q 'XNET-GUEST hostile: done' /var/log/xen/console/guest-hostile.log"; then
+    ok "hostile: xnet-hostile ran to its end"
+else
+    bad "hostile: xnet-hostile did not finish"
+    diagnose hostile "vif$hd.0"
+fi
+for a in bad-gref page-overrun too-many-slots reused-id index-jump gso-mss-zero gso-mss-huge; do
+    line=$(guest_log hostile | grep -a "hostile: ok $a:" | head -n 1 | tr -d '\r')
+    if [ -n "$line" ]; then ok "hostile: $a: ${line#*: ok "$a": }"; else
+        bad "hostile: $a: $(guest_log hostile | grep -a "hostile: FAIL $a" | tr -d '\r')"
+    fi
+done
+check "hostile: a valid frame before and after the attacks is answered" \
+    test "$(guest_log hostile | grep -ac 'hostile: ok valid: answered with status 0')" -eq 2
+check "hostile: the tool counted no failure" \
+    sh -c "grep -aq '9 attack(s), 0 failed' /var/log/xen/console/guest-hostile.log"
+hvif=vif$hd.0
+for reason in "grant copy of tx request" "crosses its page" "more than 20 slots" \
+    "reused before its response" "req_prod past the ring" "MSS 0" "not below the packet size"; do
+    check "hostile: xnetback logged '$reason' for $hvif" \
+        sh -c "grep '$hvif' /tmp/xnetback.log | grep -q '$reason'"
+done
+check "hostile: the error node names the last fault" \
+    sh -c "xenstore-read /local/domain/0/error/backend/vif/$hd/0/error | grep -q 'MSS 65535'"
+check "hostile: xnetback is the same process, never restarted" test "$(xnetback_pid)" = "$pid0"
+wait_for 30 test -s /tmp/got.md5
+check "hostile: xfront's transfer during the attacks is intact" test "$(cat /tmp/got.md5)" = "$blob_md5"
+wait "$ping_pid"
+check "hostile: xfront answered every ping during the attacks" \
+    grep -q ' 0% packet loss' /tmp/ping-xfront.log
+check "hostile: xl destroy" xl destroy hostile
+check "hostile: $hvif is gone" wait_for 10 sh -c "! ip link show $hvif"
+
+# Both guests gone: the restarted daemon is back to what it held with none.
+check "xfront: xl destroy" xl destroy xfront
+check "xfront: $vif is gone" wait_for 10 sh -c "! ip link show $vif"
+check "xnetback holds no grant mapping with every guest gone" \
+    wait_for 5 holds_no_mapping
+check "xnetback holds as many fds as with no guest ($fds0)" \
+    wait_for 5 holds_fds "$fds0"
+end_stage

@@ -1,0 +1,68 @@
+# Scenario 2: Linux's xen-netback in dom0 <-> xnetfront in the guest.
+# xnetback is stopped first (both would claim backend/vif). The same
+# checks as scenario 1, with `ethtool -K vifD.0 tx off` on the kernel's
+# vif and xnetctl -K in the guest, which makes xnetfront renegotiate with
+# Linux's netback (it re-initialises after Closed).
+# shellcheck shell=sh
+# shellcheck disable=SC2154 # blob_md5, vif, fds0: set by /init and the scenarios before
+
+stage kernel-netback
+stop_xnetback
+check "xnetback stopped (SIGTERM)" sh -c "! pidof xnetback"
+check "xen-netback loaded" modprobe xen-netback
+guest_cfg kback xnet 14 2
+t0=$(date +%s)
+if xl create /tmp/kback.cfg >/tmp/xl-kback.log 2>&1; then
+    ok "kback: xl create with Linux's netback, vif script=vif-bridge"
+else
+    bad "kback: xl create: $(tail -n 3 /tmp/xl-kback.log | tr '\n' ' ')"
+fi
+d=$(domid kback)
+vif=vif$d.0
+be=/local/domain/0/backend/vif/$d/0
+fe=/local/domain/$d/device/vif/0
+if guest_up kback 10.9.0.14 120; then
+    ok "kback: xnetfront up against Linux's netback, $(($(date +%s) - t0)) s after xl create"
+else
+    bad "kback: did not come up"
+    diagnose kback "$vif" 10.9.0.14
+fi
+check "kback: hotplug-status connected" xs_is "$be/hotplug-status" connected
+check "kback: both ends Connected, 2 queues" sh -c "[ \"\$(xenstore-read $be/state)\" = 4 ] &&
+    [ \"\$(xenstore-read $fe/multi-queue-num-queues)\" = 2 ]"
+check "kback: ping dom0 -> guest" ping -c 3 -W 3 10.9.0.14
+check "kback: ping guest -> outside" on 10.9.0.14 "ping -c 3 -W 3 10.9.0.254"
+check "kback: IPv6 ping dom0 -> guest" ping6 -c 3 -W 3 fd09::14
+transfer_both kback 10.9.0.14 || diagnose kback "$vif" 10.9.0.14
+g0=$(on 10.9.0.14 "xnetctl -S eth0 --json")
+check "kback: Linux's netback passes partials to the guest" test "$(counter "$g0" rx csum_partial)" -gt 1000
+
+# The kernel backend's tx off: dom0's stack completes checksums before the vif.
+check "kback: ethtool -K $vif tx off" ethtool -K "$vif" tx off
+transfer_both "kback (vif tx off)" 10.9.0.14
+g1=$(on 10.9.0.14 "xnetctl -S eth0 --json")
+partial=$(($(counter "$g1" rx csum_partial) - $(counter "$g0" rx csum_partial)))
+packets=$(($(counter "$g1" rx packets) - $(counter "$g0" rx packets)))
+check "kback: with the vif's tx off no partial reaches the guest ($partial of $packets)" \
+    test "$partial" -lt 10 -a "$packets" -gt 10000
+ethtool -K "$vif" tx on
+
+# The guest's end, changed in the guest: rx off is advertised
+# (feature-no-csum-offload), so xnetfront reconnects to Linux's netback.
+check "kback: xnetctl -K eth0 rx off tx off in the guest" on 10.9.0.14 "xnetctl -K eth0 rx off tx off"
+check "kback: the guest now asks for complete checksums" wait_for 10 xs_is "$fe/feature-no-csum-offload" 1
+check "kback: Connected again after xnetfront's renegotiation" \
+    wait_for 20 sh -c "[ \"\$(xenstore-read $be/state)\" = 4 ] && [ \"\$(xenstore-read $fe/state)\" = 4 ]"
+wait_for 20 on 10.9.0.14 "ping -c 1 -W 1 10.9.0.1"
+g0=$(on 10.9.0.14 "xnetctl -S eth0 --json")
+transfer_both "kback (guest rx off, tx off)" 10.9.0.14
+g1=$(on 10.9.0.14 "xnetctl -S eth0 --json")
+verified=$(($(counter "$g1" rx csum_verified) - $(counter "$g0" rx csum_verified)))
+bad_sums=$(($(counter "$g1" rx csum_bad) - $(counter "$g0" rx csum_bad)))
+completed=$(($(counter "$g1" tx csum_completed) - $(counter "$g0" tx csum_completed)))
+check "kback: the guest verified what it received ($verified, $bad_sums bad)" \
+    test "$verified" -gt 1000 -a "$bad_sums" -eq 0
+check "kback: the guest completed what it sent ($completed)" test "$completed" -gt 1000
+check "kback: xl destroy" xl destroy kback
+check "kback: $vif is gone" wait_for 10 sh -c "! ip link show $vif"
+end_stage
