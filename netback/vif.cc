@@ -208,7 +208,7 @@ Result<Vif::FrontendKeys> Vif::read_frontend() {
         if (!f) return Unexpected{f.error()};
         k.features.*member = *f;
     }
-    auto reconnect = flag("feature-xnet-reconnect");
+    auto reconnect = flag(netif::kReconnectKey);
     if (!reconnect) return Unexpected{reconnect.error()};
     k.reconnect = *reconnect;
     auto queues = num(fe_dir_ + "/multi-queue-num-queues", UINT32_MAX, 1);

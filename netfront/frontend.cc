@@ -206,9 +206,7 @@ Status Frontend::write_keys(const BackendKeys& b) {
         if (multi && !(r = w(fe("multi-queue-num-queues"), queues_.size()))) return r;
         if (!(r = w(fe("request-rx-copy"), 1))) return r;
         if (!(r = w(fe("feature-rx-notify"), 1))) return r;
-        // Not in netif.h: we go through the handshake again when the
-        // backend goes Closing, so it may renegotiate features with us.
-        if (!(r = w(fe("feature-xnet-reconnect"), 1))) return r;
+        if (!(r = w(fe(netif::kReconnectKey), 1))) return r;
         for (auto [key, member] : offload::kFeatureKeys) {
             if (!(r = w(fe(key), int(a.*member)))) return r;
         }

@@ -1,10 +1,46 @@
 # Helpers shared by the integration suites (sourced, not run). The caller
-# sets $sim (the xnet-sim binary) and exports XNET_SIM_DIR.
+# sets $sim (the xnet-sim binary) and exports XNET_SIM_DIR; $dir (its work
+# directory) and $out (the outside namespace) where helpers below use them.
 # shellcheck shell=bash
 
 : "${sim:?lib.sh needs \$sim, the xnet-sim binary}"
 passed=0
 failed=0
+
+in0() { ip netns exec xnet-dom0 "$@"; }                       # in dom0's namespace
+indom() { local d=$1; shift; ip netns exec "xnet-dom$d" "$@"; } # in guest DOMID's
+inout() { ip netns exec "$out" "$@"; }                          # in the suite's $out
+
+# keep_on_failure SUITE: if a check failed, $dir (logs, captures) moves to
+# /tmp/xnet-SUITE.failed for whoever reads the failure. For cleanup().
+# shellcheck disable=SC2154 # $dir: the caller's
+keep_on_failure() {
+    [[ $failed -gt 0 ]] || return 0
+    rm -rf "/tmp/xnet-$1.failed" && mv "$dir" "/tmp/xnet-$1.failed" &&
+        echo "$1: logs kept in /tmp/xnet-$1.failed"
+}
+
+# bridged_outside UPLINK OUTIF: dom0's bridge xenbr0 (10.10.0.1, fd10::1),
+# and the outside namespace $out (made if need be) on it through a veth,
+# UPLINK in dom0 and OUTIF outside (10.10.0.100, fd10::100). UPLINK
+# completes every checksum in software (tx off), as a NIC without checksum
+# offload would, so a capture outside checks what xnet handed the kernel.
+bridged_outside() {
+    in0 ip link set lo up
+    in0 ip link add xenbr0 type bridge
+    in0 ip link set xenbr0 up
+    in0 ip addr add 10.10.0.1/24 dev xenbr0
+    in0 ip -6 addr add fd10::1/64 dev xenbr0 nodad
+    ip netns list | grep -qw "$out" || ip netns add "$out"
+    ip link add "$1" netns xnet-dom0 type veth peer name "$2" netns "$out"
+    in0 ip link set "$1" master xenbr0
+    in0 ip link set "$1" up
+    in0 ethtool -K "$1" tx off >/dev/null
+    inout ip link set lo up
+    inout ip link set "$2" up
+    inout ip addr add 10.10.0.100/24 dev "$2"
+    inout ip -6 addr add fd10::100/64 dev "$2" nodad
+}
 
 check() {  # check NAME CMD... : CMD must succeed
     local name=$1

@@ -29,19 +29,13 @@ cleanup() {
     for p in "${captures[@]}"; do kill "$p" 2>/dev/null; done
     "$sim" stop >/dev/null 2>&1
     ip netns del "$out" 2>/dev/null
-    if [[ $failed -gt 0 ]]; then
-        rm -rf /tmp/xnet-sim-hotplug.failed && mv "$dir" /tmp/xnet-sim-hotplug.failed &&
-            echo "sim-hotplug: logs kept in /tmp/xnet-sim-hotplug.failed"
-    fi
+    keep_on_failure sim-hotplug
     rm -rf "$dir"
 }
 trap cleanup EXIT
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-in0() { ip netns exec xnet-dom0 "$@"; }
-indom() { local d=$1; shift; ip netns exec "xnet-dom$d" "$@"; }
-inout() { ip netns exec "$out" "$@"; }
 hp="$repo/hotplug"
 
 bkey() { as 0 xenstore-read "backend/vif/$1/0/$2"; }
@@ -79,15 +73,7 @@ inout ip addr add 10.50.0.100/24 dev eth0
 inout ip link set eth0 up
 inout ip route add 10.60.0.0/24 via 10.50.0.1  # the routed guests
 # Leg 2, bridged: xenbr0 10.10.0.1 with the outside's 10.10.0.100 on it.
-in0 ip link add xenbr0 type bridge
-in0 ip link set xenbr0 up
-in0 ip addr add 10.10.0.1/24 dev xenbr0
-ip link add buplink netns xnet-dom0 type veth peer name eth1 netns "$out"
-in0 ip link set buplink master xenbr0
-in0 ip link set buplink up
-in0 ethtool -K buplink tx off >/dev/null
-inout ip addr add 10.10.0.100/24 dev eth1
-inout ip link set eth1 up
+bridged_outside buplink eth1
 for leg in eth0 eth1; do
     inout tcpdump -Q in -c 30000 -i "$leg" -w "$dir/outside-$leg.pcap" >/dev/null 2>&1 &
     captures+=($!)

@@ -25,11 +25,7 @@ cleanup() {
     [[ -n "$capture_pid" ]] && kill "$capture_pid" 2>/dev/null
     "$sim" stop >/dev/null 2>&1  # kills every daemon in the domains' namespaces
     ip netns del "$out" 2>/dev/null
-    if [[ $failed -gt 0 ]]; then
-        # Logs and the capture, for whoever reads the failure.
-        rm -rf /tmp/xnet-sim-net.failed && mv "$dir" /tmp/xnet-sim-net.failed &&
-            echo "sim-net: logs and capture kept in /tmp/xnet-sim-net.failed"
-    fi
+    keep_on_failure sim-net
     rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -37,9 +33,6 @@ trap cleanup EXIT
 source "$(dirname "$0")/lib.sh"
 tcp_min_bytes=10000000  # every TCP check moves more than 10 MB in its 2 s
 
-in0() { ip netns exec xnet-dom0 "$@"; }
-indom() { local d=$1; shift; ip netns exec "xnet-dom$d" "$@"; }
-inout() { ip netns exec "$out" "$@"; }
 
 start_backend() {
     "$sim" exec 0 -- "$build/xnetback" --profile offload --max-queues 2 \
@@ -75,20 +68,7 @@ ping_from() {  # ping_from NS-CMD... TARGET
 # --- topology -------------------------------------------------------------
 "$sim" start >/dev/null || { echo "sim-net: 0 passed, 1 failed"; exit 1; }
 for d in 1 2; do "$sim" domain create "$d" >/dev/null; done
-in0 ip link set lo up
-in0 ip link add xenbr0 type bridge
-in0 ip link set xenbr0 up
-in0 ip addr add 10.10.0.1/24 dev xenbr0
-in0 ip -6 addr add fd10::1/64 dev xenbr0 nodad
-ip netns add "$out"
-ip link add uplink netns xnet-dom0 type veth peer name eth0 netns "$out"
-in0 ip link set uplink master xenbr0
-in0 ip link set uplink up
-in0 ethtool -K uplink tx off >/dev/null  # dom0's kernel completes what leaves
-inout ip link set lo up
-inout ip link set eth0 up
-inout ip addr add 10.10.0.100/24 dev eth0
-inout ip -6 addr add fd10::100/64 dev eth0 nodad
+bridged_outside uplink eth0
 # ip netns exec execs tcpdump, so $! is tcpdump itself. The first 20000
 # frames are plenty for tshark and keep it quick.
 ip netns exec "$out" tcpdump -Q in -c 20000 -i eth0 -w "$dir/outside.pcap" >/dev/null 2>&1 &

@@ -24,18 +24,13 @@ cleanup() {
     [[ -n "$iperf_pid" ]] && kill "$iperf_pid" 2>/dev/null
     "$sim" stop >/dev/null 2>&1
     ip netns del "$out" 2>/dev/null
-    if [[ $failed -gt 0 ]]; then
-        rm -rf /tmp/xnet-sim-policy.failed && mv "$dir" /tmp/xnet-sim-policy.failed &&
-            echo "sim-policy: logs kept in /tmp/xnet-sim-policy.failed"
-    fi
+    keep_on_failure sim-policy
     rm -rf "$dir"
 }
 trap cleanup EXIT
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-in0() { ip netns exec xnet-dom0 "$@"; }
-indom() { local d=$1; shift; ip netns exec "xnet-dom$d" "$@"; }
 
 # bset DOMID KEY VALUE / fset DOMID KEY VALUE: a policy key of the backend's
 # or the frontend's end of guest DOMID's vif 0, written as the toolstack or
@@ -52,18 +47,7 @@ connections() { grep -c "vif$1.0: connected" "$dir/xnetback.log"; }
 
 # --- topology: dom0 bridge, guests 1 and 2, the outside behind a veth ------
 "$sim" start >/dev/null || { echo "sim-policy: 0 passed, 1 failed"; exit 1; }
-in0 ip link set lo up
-in0 ip link add xenbr0 type bridge
-in0 ip link set xenbr0 up
-in0 ip addr add 10.10.0.1/24 dev xenbr0
-ip netns add "$out"
-ip link add uplink netns xnet-dom0 type veth peer name eth0 netns "$out"
-in0 ip link set uplink master xenbr0
-in0 ip link set uplink up
-in0 ethtool -K uplink tx off >/dev/null  # dom0's kernel completes what leaves
-ip netns exec "$out" ip link set lo up
-ip netns exec "$out" ip link set eth0 up
-ip netns exec "$out" ip addr add 10.10.0.100/24 dev eth0
+bridged_outside uplink eth0
 
 # No --profile anywhere: the keys decide, and with none written it is safe.
 "$sim" exec 0 -- "$build/xnetback" >>"$dir/xnetback.log" 2>&1 &

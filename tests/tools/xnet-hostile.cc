@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -141,19 +142,19 @@ class Hostile {
         std::string what;
         if (attack == "valid") {
             // Answered with OKAY, and still connected a while later.
-            bool answered = false;
-            while (!answered && Clock::now() - t0 < kDeadline) {
+            std::optional<int16_t> status;
+            while (!status && Clock::now() - t0 < kDeadline) {
                 auto n = ring.pending();
                 if (n && *n > 0) {
-                    answered = true;
-                    what = fmt::format("answered with status {}", ring.take().status);
+                    status = ring.take().status;
                 } else {
                     std::this_thread::sleep_for(std::chrono::milliseconds(5));
                 }
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(500));
             auto s = be_state();
-            ok = answered && s && *s == State::connected && what.ends_with(" 0");
+            ok = status == NETIF_RSP_OKAY && s && *s == State::connected;
+            what = status ? fmt::format("answered with status {}", *status) : "not answered";
             what += fmt::format(", backend {}", s ? netif::state_name(*s) : "unreadable");
         } else {
             auto s = wait_backend([](State st) { return st != State::connected; });
@@ -164,7 +165,7 @@ class Hostile {
                                .count())
                      : s.error().message();
         }
-        if (auto st = close(); !st) {
+        if (auto st = start_over(); !st) {
             ok = false;
             what += "; closing: " + st.error().message();
         }
@@ -203,6 +204,7 @@ class Hostile {
     Status set_state(State s) const { return xs_.write(fe_ + "/state", std::to_string(int(s))); }
 
     // Closed, then Initialising: a backend of any state offers InitWait.
+    // How every attack ends, and how the first begins.
     Status start_over() {
         if (auto st = set_state(State::closed); !st) return st;
         (void)wait_backend([](State s) { return s == State::closed || s == State::init_wait; });
@@ -248,8 +250,6 @@ class Hostile {
         }
         return c;
     }
-
-    Status close() { return start_over(); }
 
     XenStore xs_;
     std::unique_ptr<GrantShare> gs_;

@@ -87,6 +87,37 @@ on_crash = "destroy"
 EOF
 }
 
+# create_guest NAME ROLE N VCPUS: `xl create` of that guest (guest_cfg).
+# libxl waits (10 s) for the backend's InitWait, runs the vif's script and
+# waits for its hotplug-status: xl create returns 0 only if all of it worked.
+create_guest() {
+    guest_cfg "$1" "$2" "$3" "$4"
+    if xl create "/tmp/$1.cfg" >"/tmp/xl-$1.log" 2>&1; then
+        ok "$1: xl create, vif script=vif-bridge (libxl saw InitWait and hotplug-status in time)"
+    else
+        bad "$1: xl create: $(tail -n 3 "/tmp/xl-$1.log" | tr '\n' ' ')"
+        return 1
+    fi
+}
+
+# new_guest NAME ROLE N VCPUS: create_guest, then until it answers at
+# 10.9.0.N. Sets d (its domid), vif, be and fe (both ends' directories).
+# shellcheck disable=SC2034 # be and fe: for the scenarios
+new_guest() {
+    _t0=$(date +%s)
+    create_guest "$@"
+    d=$(domid "$1")
+    vif=vif$d.0
+    be=/local/domain/0/backend/vif/$d/0
+    fe=/local/domain/$d/device/vif/0
+    if guest_up "$1" "10.9.0.$3" 120; then
+        ok "$1: up and answering (role $2), $(($(date +%s) - _t0)) s after xl create"
+    else
+        bad "$1: did not come up"
+        diagnose "$1" "$vif" "10.9.0.$3"
+    fi
+}
+
 # guest_log NAME: what the guest printed on its console
 guest_log() { cat "/var/log/xen/console/guest-$1.log" 2>/dev/null; }
 
@@ -148,6 +179,18 @@ transfer_both() {
     fi
     kill "$_pid" 2>/dev/null
     return $_tf
+}
+
+# send_in_background IP PORT PROGRAM: the guest at IP sends its copy of the
+# blob to dom0's PORT, where PROGRAM takes it (serve); returns at once.
+send_in_background() {
+    serve "$2" "$3"
+    on "$1" "nc 10.9.0.1 $2 </tmp/blob >/dev/null 2>&1 &" >/dev/null
+}
+
+# both_queues_busy VIF: xnetback's two queues of VIF both carried frames
+both_queues_busy() {
+    xnetctl -S "$1" --json | grep -q '"queue_packets":\[[1-9][0-9]*,[1-9][0-9]*\]'
 }
 
 # capture NAME IP: what reaches the outside namespace from the guest at IP

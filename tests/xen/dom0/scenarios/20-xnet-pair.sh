@@ -6,23 +6,7 @@
 # shellcheck disable=SC2154 # blob_md5, vif, fds0: set by /init and the scenarios before
 
 stage xnet-pair
-guest_cfg xfront xnet 12 2
-t0=$(date +%s)
-if xl create /tmp/xfront.cfg >/tmp/xl-xfront.log 2>&1; then
-    ok "xfront: xl create, vif script=vif-bridge"
-else
-    bad "xfront: xl create: $(tail -n 3 /tmp/xl-xfront.log | tr '\n' ' ')"
-fi
-d=$(domid xfront)
-vif=vif$d.0
-be=/local/domain/0/backend/vif/$d/0
-fe=/local/domain/$d/device/vif/0
-if guest_up xfront 10.9.0.12 120; then
-    ok "xfront: xnetfront up and answering, $(($(date +%s) - t0)) s after xl create"
-else
-    bad "xfront: did not come up"
-    diagnose xfront "$vif" 10.9.0.12
-fi
+new_guest xfront xnet 12 2
 check "xfront: 2 queues, split event channels" \
     sh -c "[ \"\$(xenstore-read $fe/multi-queue-num-queues)\" = 2 ] &&
         xenstore-read $fe/queue-1/event-channel-rx"
@@ -30,14 +14,12 @@ check "xfront: ping dom0 -> guest" ping -c 3 -W 3 10.9.0.12
 check "xfront: ping guest -> outside" on 10.9.0.12 "ping -c 3 -W 3 10.9.0.254"
 check "xfront: IPv6 ping guest -> dom0" on 10.9.0.12 "ping6 -c 3 -W 3 fd09::1"
 transfer_both xfront 10.9.0.12
-check "xfront: both queues carried frames" \
-    sh -c "xnetctl -S $vif --json | grep -q '\"queue_packets\":\[[1-9][0-9]*,[1-9][0-9]*\]'"
+check "xfront: both queues carried frames" both_queues_busy "$vif"
 check "xfront: the guest's end passes partials under offload" \
     on_has 10.9.0.12 "xnetctl -S eth0 --json" '"csum_partial":[1-9]'
 
 # Toggles on both ends, from dom0, during traffic.
-serve 5003 /tmp/sink-null
-on 10.9.0.12 "nc 10.9.0.1 5003 </tmp/blob >/dev/null 2>&1 &" >/dev/null
+send_in_background 10.9.0.12 5003 /tmp/sink-null
 s0=$(on 10.9.0.12 "xnetctl -S eth0 --json")
 check "xfront: xnetctl --frontend -K $vif tx off (the guest's end) during traffic" \
     xnetctl --frontend -K "$vif" tx off

@@ -9,16 +9,10 @@
 
 stage hostile
 pid0=$(xnetback_pid)
-guest_cfg hostile hostile 13 1
-if xl create /tmp/hostile.cfg >/tmp/xl-hostile.log 2>&1; then
-    ok "hostile: xl create"
-else
-    bad "hostile: xl create: $(tail -n 3 /tmp/xl-hostile.log | tr '\n' ' ')"
-fi
+create_guest hostile hostile 13 1  # no network to wait for: it attacks its vif
 hd=$(domid hostile)
 rm -f /tmp/got.md5
-serve 5007 /tmp/sink-md5
-on 10.9.0.12 "nc 10.9.0.1 5007 </tmp/blob >/dev/null 2>&1 &" >/dev/null
+send_in_background 10.9.0.12 5007 /tmp/sink-md5
 ping -c 60 -i 0.5 -W 2 10.9.0.12 >/tmp/ping-xfront.log 2>&1 &
 ping_pid=$!
 if wait_for 240 sh -c "grep -q 'XNET-GUEST hostile: done' /var/log/xen/console/guest-hostile.log"; then

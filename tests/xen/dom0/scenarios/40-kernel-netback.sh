@@ -10,23 +10,7 @@ stage kernel-netback
 stop_xnetback
 check "xnetback stopped (SIGTERM)" sh -c "! pidof xnetback"
 check "xen-netback loaded" modprobe xen-netback
-guest_cfg kback xnet 14 2
-t0=$(date +%s)
-if xl create /tmp/kback.cfg >/tmp/xl-kback.log 2>&1; then
-    ok "kback: xl create with Linux's netback, vif script=vif-bridge"
-else
-    bad "kback: xl create: $(tail -n 3 /tmp/xl-kback.log | tr '\n' ' ')"
-fi
-d=$(domid kback)
-vif=vif$d.0
-be=/local/domain/0/backend/vif/$d/0
-fe=/local/domain/$d/device/vif/0
-if guest_up kback 10.9.0.14 120; then
-    ok "kback: xnetfront up against Linux's netback, $(($(date +%s) - t0)) s after xl create"
-else
-    bad "kback: did not come up"
-    diagnose kback "$vif" 10.9.0.14
-fi
+new_guest kback xnet 14 2  # against Linux's netback
 check "kback: hotplug-status connected" xs_is "$be/hotplug-status" connected
 check "kback: both ends Connected, 2 queues" sh -c "[ \"\$(xenstore-read $be/state)\" = 4 ] &&
     [ \"\$(xenstore-read $fe/multi-queue-num-queues)\" = 2 ]"
