@@ -35,6 +35,7 @@
 #include "netback/queue.h"
 #include "netfront/queue.h"
 #include "sim/daemon.h"
+#include "tests/bench/bench_util.h"
 #include "xnet/csum.h"
 #include "xnet/platform/platform.h"
 #include "xnet/reactor.h"
@@ -49,20 +50,8 @@ constexpr int kTrials = 3;       // per workload; the median is reported
 // The daemons' default (--busy-poll-us); XNET_BENCH_POLL_US overrides it.
 std::chrono::microseconds busy_poll{50};
 
-[[noreturn]] void die(const std::string& what) {
-    fmt::print(stderr, "bench_ring: {}\n", what);
-    std::exit(1);
-}
-
-template <class T>
-T must(Result<T> r) {
-    if (!r) die(r.error().message());
-    return std::move(*r);
-}
-
-void must(const Status& s) {
-    if (!s) die(s.error().message());
-}
+using bench::die;
+using bench::must;
 
 // ---- frames ----------------------------------------------------------------
 
@@ -246,12 +235,7 @@ struct Pipe {
     netfront::FrontShared f;
     f.name = "bench";
     f.backend = 0;
-    f.tx = {.csum_blank_v4 = true,
-            .csum_blank_v6 = true,
-            .data_validated = true,
-            .gso_v4 = true,
-            .gso_v6 = true,
-            .sg = true};
+    f.tx = offload::kEveryTxOffload;
     f.rx.checksum = true;
     f.gso_accepted_v4 = f.gso_accepted_v6 = true;
     f.busy_poll = busy_poll;
@@ -276,12 +260,7 @@ struct Pipe {
     netback::VifShared vif;
     vif.name = "vifbench";
     vif.dom = guest;
-    vif.tx = {.csum_blank_v4 = true,
-              .csum_blank_v6 = true,
-              .data_validated = true,
-              .gso_v4 = true,
-              .gso_v6 = true,
-              .sg = true};
+    vif.tx = offload::kEveryTxOffload;
     vif.rx.checksum = true;
     vif.gso_accepted_v4 = vif.gso_accepted_v6 = true;
     vif.busy_poll = busy_poll;

@@ -20,6 +20,7 @@
 
 #include "common/platform/sim_conn.h"
 #include "sim/daemon.h"
+#include "tests/bench/bench_util.h"
 #include "xnet/platform/platform.h"
 
 namespace {
@@ -30,16 +31,8 @@ using namespace xnet;
 constexpr int kRounds = 20000;
 constexpr int kTrials = 5;
 
-[[noreturn]] void die(const std::string& what) {
-    fmt::print(stderr, "bench_sim: {}\n", what);
-    std::exit(1);
-}
-
-template <class T>
-T must(Result<T> r) {
-    if (!r) die(r.error().message());
-    return std::move(*r);
-}
+using bench::die;
+using bench::must;
 
 void wait_readable(int fd) {
     pollfd p{fd, POLLIN, 0};

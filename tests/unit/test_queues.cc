@@ -104,15 +104,6 @@ class CorruptingGrants final : public GrantTable {
     GrantTable& inner_;
 };
 
-offload::TxRules all_offloads() {
-    return {.csum_blank_v4 = true,
-            .csum_blank_v6 = true,
-            .data_validated = true,
-            .gso_v4 = true,
-            .gso_v6 = true,
-            .sg = true};
-}
-
 // A guest (domain 7) and dom0, a queue each, connected, on one loop.
 struct Pair {
     xt::SimDaemon sim;
@@ -137,7 +128,7 @@ struct Pair {
         wire = std::make_unique<CorruptingGrants>(*gt);
         front.name = "eth0";
         front.backend = 0;
-        front.tx = back.tx = all_offloads();
+        front.tx = back.tx = offload::kEveryTxOffload;
         front.rx.checksum = back.rx.checksum = true;
         front.gso_accepted_v4 = front.gso_accepted_v6 = true;
         back.gso_accepted_v4 = back.gso_accepted_v6 = true;

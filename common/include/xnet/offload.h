@@ -52,6 +52,13 @@ struct TxRules {
     bool gso_v6 = false;
     bool sg = false;  // the peer takes multi-slot packets
 };
+// Every one of them: two ends that take everything (tests, benchmarks).
+inline constexpr TxRules kEveryTxOffload{.csum_blank_v4 = true,
+                                         .csum_blank_v6 = true,
+                                         .data_validated = true,
+                                         .gso_v4 = true,
+                                         .gso_v6 = true,
+                                         .sg = true};
 
 // What an end advertises in xenstore about what it takes from the ring;
 // both ends use the same five keys (kFeatureKeys).
