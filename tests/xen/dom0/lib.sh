@@ -1,15 +1,17 @@
 # Helpers for the tests dom0 runs under Xen (sourced by /init, busybox sh).
 # Results go to the serial console as markers the host reads:
-#   XNET-OK <check>        a check passed
-#   XNET-FAIL <check>: <detail>
+#   XNET-OK <check> [@T]   a check passed, T seconds after dom0 booted
+#   XNET-FAIL <check>: <detail> [@T]
 #   XNET-STAGE <name> / XNET-END <name>   a stage began / reached its end
 # shellcheck shell=sh
 
 # iproute2's ip, not busybox's applet (which has no netns, nodad, ...).
 ip() { /usr/bin/ip "$@"; }
 
-ok() { echo "XNET-OK $*"; }
-bad() { echo "XNET-FAIL $*"; }
+# (the time says where a slow run spent it)
+uptime_s() { cut -d. -f1 /proc/uptime; }
+ok() { echo "XNET-OK $* [@$(uptime_s)]"; }
+bad() { echo "XNET-FAIL $* [@$(uptime_s)]"; }
 
 # check NAME CMD...: CMD must succeed; its output is shown when it fails.
 check() {
