@@ -146,37 +146,47 @@ counter() {
     echo "$1" | grep -o "\"$2\":{[^}]*" | grep -o "\"$3\":[0-9]*" | cut -d: -f2
 }
 
-# The blob both directions carry: 32 MiB of random bytes, and its MD5.
+# The blob both directions carry: 32 MiB of random bytes, and its MD5;
+# the transfers that only show counters moving carry its first 8 MiB.
 make_blob() {
     dd if=/dev/urandom of=/tmp/blob bs=1M count=32 2>/dev/null
+    head -c 8388608 /tmp/blob >/tmp/blob8
+    # (a short blob would make every transfer below pass on nothing)
+    [ "$(wc -c </tmp/blob)" = 33554432 ] && [ "$(wc -c </tmp/blob8)" = 8388608 ] ||
+        bad "make_blob: the blobs are $(wc -c </tmp/blob) and $(wc -c </tmp/blob8) bytes"
     blob_md5=$(md5sum /tmp/blob | cut -d' ' -f1)
+    blob8_md5=$(md5sum /tmp/blob8 | cut -d' ' -f1)
     printf '#!/bin/sh\ncat /tmp/blob\n' >/tmp/serve-blob
+    printf '#!/bin/sh\ncat /tmp/blob8\n' >/tmp/serve-blob8
     printf '#!/bin/sh\nmd5sum | cut -d" " -f1 >/tmp/got.md5\n' >/tmp/sink-md5
     printf '#!/bin/sh\ncat >/dev/null\n' >/tmp/sink-null
-    chmod +x /tmp/serve-blob /tmp/sink-md5 /tmp/sink-null
+    chmod +x /tmp/serve-blob /tmp/serve-blob8 /tmp/sink-md5 /tmp/sink-null
 }
 
-# transfer_both NAME IP: the blob dom0 -> guest and back, each checked
-# against its MD5 (the guest keeps what it got and sends that back).
+# transfer_both NAME IP [8]: the blob (or its first 8 MiB) dom0 -> guest
+# and back, each checked against its MD5. The guest keeps what it got in
+# its own /tmp/blob (or /tmp/blob8) and sends that back.
 transfer_both() {
     _tf=0
-    serve 5001 /tmp/serve-blob
+    _b=blob _mib=32 _md5=$blob_md5
+    if [ "${3:-32}" = 8 ]; then _b=blob8 _mib=8 _md5=$blob8_md5; fi
+    serve 5001 "/tmp/serve-$_b"
     _pid=$serve_pid
-    _got=$(on "$2" "nc 10.9.0.1 5001 </dev/null >/tmp/blob && md5sum /tmp/blob | cut -d' ' -f1")
-    if [ "$_got" = "$blob_md5" ]; then ok "$1: 32 MiB dom0 -> guest, content verified"; else
-        bad "$1: 32 MiB dom0 -> guest: md5 '$_got', want $blob_md5"
+    _got=$(on "$2" "nc 10.9.0.1 5001 </dev/null >/tmp/$_b && md5sum /tmp/$_b | cut -d' ' -f1")
+    if [ "$_got" = "$_md5" ]; then ok "$1: $_mib MiB dom0 -> guest, content verified"; else
+        bad "$1: $_mib MiB dom0 -> guest: md5 '$_got', want $_md5"
         _tf=1
     fi
     kill "$_pid" 2>/dev/null
     rm -f /tmp/got.md5
     serve 5002 /tmp/sink-md5
     _pid=$serve_pid
-    on "$2" "nc 10.9.0.1 5002 </tmp/blob" >/dev/null
+    on "$2" "nc 10.9.0.1 5002 </tmp/$_b" >/dev/null
     wait_for 30 test -s /tmp/got.md5
-    if [ "$(cat /tmp/got.md5 2>/dev/null)" = "$blob_md5" ]; then
-        ok "$1: 32 MiB guest -> dom0, content verified"
+    if [ "$(cat /tmp/got.md5 2>/dev/null)" = "$_md5" ]; then
+        ok "$1: $_mib MiB guest -> dom0, content verified"
     else
-        bad "$1: 32 MiB guest -> dom0: md5 '$(cat /tmp/got.md5 2>/dev/null)', want $blob_md5"
+        bad "$1: $_mib MiB guest -> dom0: md5 '$(cat /tmp/got.md5 2>/dev/null)', want $_md5"
         _tf=1
     fi
     kill "$_pid" 2>/dev/null

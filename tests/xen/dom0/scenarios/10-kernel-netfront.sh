@@ -35,7 +35,7 @@ sleep 1
 check "kfront: xnetctl -K $vif rx off during traffic" xnetctl -K "$vif" rx off
 check "kfront: xnetctl -K $vif tx off during traffic" xnetctl -K "$vif" tx off
 s0=$(xnetctl -S "$vif" --json)  # from here on, every frame is under the new rules
-transfer_both "kfront (rx, tx off)" 10.9.0.11
+transfer_both "kfront (rx, tx off)" 10.9.0.11 8
 s1=$(xnetctl -S "$vif" --json)
 check "kfront: still Connected after the toggles (no reconnect for a Linux frontend)" \
     xs_is "$be/state" 4
@@ -48,7 +48,7 @@ check "kfront: tx off: checksums completed before the guest ($completed_tx), non
     test "$completed_tx" -gt 1000 -a "$partial_tx" -lt 100
 s0=$s1
 check "kfront: xnetctl -K $vif rx on tx on" xnetctl -K "$vif" rx on tx on
-transfer_both "kfront (on again)" 10.9.0.11
+transfer_both "kfront (on again)" 10.9.0.11 8
 s1=$(xnetctl -S "$vif" --json)
 partial_rx=$(($(counter "$s1" rx csum_partial) - $(counter "$s0" rx csum_partial)))
 check "kfront: rx on: the guest's partials passed on as partial ($partial_rx)" \

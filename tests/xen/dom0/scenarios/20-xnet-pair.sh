@@ -29,7 +29,7 @@ check "xfront: xnetctl -K $vif rx off (the backend's end, advertised: reconnects
     xnetctl -K "$vif" rx off
 check "xfront: Connected again after the renegotiation" wait_for 10 xs_is "$be/state" 4
 check "xfront: the backend now advertises feature-no-csum-offload" xs_is "$be/feature-no-csum-offload" 1
-transfer_both "xfront (guest tx off, backend rx off)" 10.9.0.12
+transfer_both "xfront (guest tx off, backend rx off)" 10.9.0.12 8
 s1=$(on 10.9.0.12 "xnetctl -S eth0 --json")
 completed=$(($(counter "$s1" tx csum_completed) - $(counter "$s0" tx csum_completed)))
 check "xfront: the guest completes its checksums now ($completed)" test "$completed" -gt 1000
