@@ -152,8 +152,9 @@ make_blob() {
     dd if=/dev/urandom of=/tmp/blob bs=1M count=32 2>/dev/null
     head -c 8388608 /tmp/blob >/tmp/blob8
     # (a short blob would make every transfer below pass on nothing)
-    [ "$(wc -c </tmp/blob)" = 33554432 ] && [ "$(wc -c </tmp/blob8)" = 8388608 ] ||
+    if [ "$(wc -c </tmp/blob)" != 33554432 ] || [ "$(wc -c </tmp/blob8)" != 8388608 ]; then
         bad "make_blob: the blobs are $(wc -c </tmp/blob) and $(wc -c </tmp/blob8) bytes"
+    fi
     blob_md5=$(md5sum /tmp/blob | cut -d' ' -f1)
     blob8_md5=$(md5sum /tmp/blob8 | cut -d' ' -f1)
     printf '#!/bin/sh\ncat /tmp/blob\n' >/tmp/serve-blob
