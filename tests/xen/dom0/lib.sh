@@ -24,12 +24,25 @@ check() {
     fi
 }
 
+# stage NAME [SECONDS]: a stage begins, with a budget (default 240 s, about
+# three times what one takes): past it, the stage is reported stuck and
+# dom0 powers off, so a hang costs its budget, not QEMU's whole timeout.
 stage() {
     stage_name=$1
     stage_t0=$(date +%s)
     echo "XNET-STAGE $1"
+    (
+        sleep "${2:-240}"
+        echo "XNET-FAIL stage $1: still running after ${2:-240} s, powering off"
+        sync
+        poweroff -f
+    ) &
+    stage_watchdog=$!
 }
-end_stage() { echo "XNET-END $stage_name ($(($(date +%s) - stage_t0)) s)"; }
+end_stage() {
+    kill "$stage_watchdog" 2>/dev/null
+    echo "XNET-END $stage_name ($(($(date +%s) - stage_t0)) s)"
+}
 
 # wait_for SECONDS CMD...: until CMD succeeds
 wait_for() {
