@@ -39,7 +39,7 @@ XNET_CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -pthread $(SANFLAGS)
 VERSION := 0.4.0
 XNET_CPPFLAGS := -Icommon/include -I. -MMD -MP -DXNET_VERSION='"$(VERSION)"'
 XNET_LDFLAGS := -pthread $(SANFLAGS)
-XNET_LDLIBS := -lfmt -lxenstore -lxenevtchn -lxengnttab
+XNET_LDLIBS := -lfmt -lxenstore -lxenevtchn -lxengnttab -lxenctrl
 
 # --- sources -------------------------------------------------------------
 LIB_SRCS := $(sort $(wildcard common/*.cc common/platform/*.cc))
@@ -49,6 +49,7 @@ NF_SRCS := $(filter-out netfront/main.cc,$(sort $(wildcard netfront/*.cc)))
 CTL_SRCS := $(sort $(wildcard ctl/*.cc))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.cc))
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.cc))
+HOSTILE_SRCS := $(sort $(wildcard tests/tools/hostile/*.cc))
 
 LIB := $(B)/libxnet.a
 SIMLIB := $(B)/libxnetsim.a
@@ -62,7 +63,7 @@ HOSTILE := $(B)/tests/tools/xnet-hostile
 
 objs = $(patsubst %.cc,$(B)/%.o,$(1))
 ALL_OBJS := $(call objs,$(LIB_SRCS) $(SIMLIB_SRCS) sim/main.cc $(UNIT_SRCS) $(BENCH_SRCS) \
-	$(NB_SRCS) $(NF_SRCS) netback/main.cc netfront/main.cc $(CTL_SRCS) tests/tools/xnet-hostile.cc)
+	$(NB_SRCS) $(NF_SRCS) netback/main.cc netfront/main.cc $(CTL_SRCS) $(HOSTILE_SRCS))
 
 # --- build ---------------------------------------------------------------
 .PHONY: all
@@ -71,6 +72,10 @@ all: $(LIB) $(SIM) $(DAEMONS) $(UNIT) $(BENCHES) $(HOSTILE)
 $(B)/%.o: %.cc
 	@mkdir -p $(@D)
 	$(CXX) $(XNET_CPPFLAGS) $(CPPFLAGS) $(XNET_CXXFLAGS) $(CXXFLAGS) -c $< -o $@
+
+# xenctrl.h's headers use GNU extensions (anonymous unions), which strict
+# -std=c++20 refuses; only the file that includes it gets GNU C++.
+$(B)/common/platform/xen_services.o: XNET_CXXFLAGS += -std=gnu++20
 
 $(LIB): $(call objs,$(LIB_SRCS))
 	rm -f $@ && $(AR) rcs $@ $^
@@ -97,7 +102,7 @@ $(B)/xnetctl: $(call objs,$(CTL_SRCS)) $(LIB)
 	$(CXX) $(XNET_LDFLAGS) $(LDFLAGS) -o $@ $^ $(XNET_LDLIBS) $(LDLIBS)
 
 # A frontend that breaks the protocol on purpose (tests/xen, tests/integration).
-$(HOSTILE): $(B)/tests/tools/xnet-hostile.o $(LIB)
+$(HOSTILE): $(call objs,$(HOSTILE_SRCS)) $(LIB)
 	$(CXX) $(XNET_LDFLAGS) $(LDFLAGS) -o $@ $^ $(XNET_LDLIBS) $(LDLIBS)
 
 $(UNIT): $(call objs,$(UNIT_SRCS)) $(NBLIB) $(NFLIB) $(SIMLIB) $(LIB)

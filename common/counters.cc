@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "xnet/json.h"
+
 namespace xnet {
 
 std::string_view drop_name(Drop d) {
@@ -74,13 +76,18 @@ VifCounters& VifCounters::operator+=(const VifCounters& o) {
     rx += o.rx;
     notifications_sent += o.notifications_sent;
     notifications_received += o.notifications_received;
+    notifications_throttled += o.notifications_throttled;
+    faults += o.faults;
+    if (!o.last_fault.empty()) last_fault = o.last_fault;
     return *this;
 }
 
 std::string VifCounters::json() const {
     return fmt::format(
-        "{{\"tx\":{},\"rx\":{},\"notifications_sent\":{},\"notifications_received\":{}}}",
-        tx.json(), rx.json(), notifications_sent, notifications_received);
+        "{{\"tx\":{},\"rx\":{},\"notifications_sent\":{},\"notifications_received\":{},"
+        "\"notifications_throttled\":{},\"faults\":{},\"last_fault\":{}}}",
+        tx.json(), rx.json(), notifications_sent, notifications_received, notifications_throttled,
+        faults, json_quote(last_fault));
 }
 
 }  // namespace xnet

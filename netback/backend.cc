@@ -11,6 +11,7 @@
 namespace xnet::netback {
 namespace {
 constexpr const char* kVifsToken = "vifs";
+constexpr std::chrono::milliseconds kPeerCheck{1000};
 
 // "3/0/state" -> (3, 0); "3" -> (3, nullopt).
 struct Parsed {
@@ -42,7 +43,18 @@ Status Backend::start() {
     if (!st) return st;
     rescan();
     remove_stale_taps();
+    check_peers();
     return {};
+}
+
+// Once a second: a frontend process killed (kill -9, a crash) writes
+// nothing to xenstore, but its event channels close with it.
+void Backend::check_peers() {
+    for (auto& [k, v] : vifs_)
+        v->check_peer();
+    auto t = s_.reactor.after(kPeerCheck, [this] { check_peers(); });
+    if (!t) return log::error("arming the peer check: {}", t.error().message());
+    peer_check_ = std::move(*t);
 }
 
 void Backend::reconcile(DomId dom, unsigned devid) {

@@ -27,11 +27,13 @@ class Backend {
     void rescan();
     void reconcile(DomId dom, unsigned devid);
     void remove_stale_taps();
+    void check_peers();
     Vif* find(std::string_view name);
 
     Services& s_;
     std::string root_;  // /local/domain/<self>/backend/vif
     std::map<std::pair<DomId, unsigned>, std::unique_ptr<Vif>> vifs_;
+    Timer peer_check_;
 };
 
 }  // namespace xnet::netback

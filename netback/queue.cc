@@ -173,18 +173,53 @@ bool BackQueue::copy_failed(const CopySegment& s, const char* what) {
 
 void BackQueue::on_event() {
     bool tx = false, rx = false;
+    Port fired[2];
+    unsigned nfired = 0;
     for (;;) {
         auto p = ev_->pending();
         if (!p) return fault(p.error());
         if (!*p) break;
         Port port = **p;
-        (void)ev_->unmask(port);
         ++vif_.counters.notifications_received;
         tx = tx || port == tx_local_;
         rx = rx || port == rx_local_;
+        if (nfired < 2 && (nfired == 0 || fired[0] != port)) fired[nfired++] = port;
     }
+    if (nfired == 0) return;
+    if (!news() && throttle_.idle_wakeup()) {
+        // An event storm: the ports stay masked (the peer's notifications
+        // stay pending, not lost) and we look at the rings after a pause.
+        ++vif_.counters.notifications_throttled;
+        auto t = r_.after(NotifyThrottle::kPause, [this, fired, nfired] {
+            for (unsigned i = 0; i < nfired; ++i)
+                (void)ev_->unmask(fired[i]);
+            kick();
+        });
+        if (t) return void(pause_ = std::move(*t));
+    }
+    for (unsigned i = 0; i < nfired; ++i)
+        (void)ev_->unmask(fired[i]);
     if (tx) run_tx();
     if (rx) run_rx();
+}
+
+// Whether the frontend published anything since we last looked: requests
+// on the TX ring, buffers on the RX ring. (A bad index counts as news:
+// run_tx/run_rx report it.)
+bool BackQueue::news() {
+    auto tx = tx_.pending();
+    auto rx = rx_.pending();
+    if (!tx || !rx) return true;
+    RING_IDX rx_prod = rx_.req_cons() + *rx;
+    bool fresh = *tx > 0 || rx_prod != rx_prod_seen_;
+    rx_prod_seen_ = rx_prod;
+    return fresh;
+}
+
+Result<bool> BackQueue::peer_bound() const {
+    auto tx = ev_->peer_bound(tx_local_);
+    if (!tx || !*tx || rx_local_ == tx_local_) return tx;
+    return ev_->peer_bound(rx_local_);
 }
 
 void BackQueue::on_port() {
@@ -212,6 +247,10 @@ Result<unsigned> BackQueue::gather_tx(RING_IDX avail, TxPacket& p) {
     netif::TxRequest first = tx_.peek(0);
     unsigned idx = 1;
     if (auto st = take_id(first.id); !st) return Unexpected{st.error()};
+    // netif.h: the first request's size is the packet's. No frontend sends
+    // an empty packet by mistake; a runt (1 to 13 bytes) is answered with an
+    // error, as Linux does, below.
+    if (first.size == 0) return fail(EPROTO, "a packet of size 0");
     p.meta = netif::from_tx_flags(first.flags);
 
     if (first.flags & netif::txf::extra_info) {

@@ -16,6 +16,7 @@
 #include "xnet/busy_poll.h"
 #include "xnet/counters.h"
 #include "xnet/netif.h"
+#include "xnet/notify_throttle.h"
 #include "xnet/offload.h"
 #include "xnet/platform/evtchn.h"
 #include "xnet/platform/gnttab.h"
@@ -62,6 +63,8 @@ class BackQueue {
     // Frames this queue moved, both directions (the vif's counters have
     // the rest; this shows how a multi-queue vif spreads its flows).
     uint64_t packets() const { return packets_; }
+    // Whether the frontend still holds its end of our event channel(s).
+    Result<bool> peer_bound() const;
 
   private:
     using TxRing = ring::BackRing<netif::TxSring>;
@@ -74,6 +77,7 @@ class BackQueue {
               VifShared& vif, unsigned index, const QueueKeys& keys);
     Status attach();
     void on_event();
+    bool news();
     void on_port();
     void run_tx();
     void run_rx();
@@ -110,6 +114,9 @@ class BackQueue {
     bool port_watched_ = true;  // EPOLLIN on the port; off while a frame waits for room
     bool tx_scheduled_ = false, rx_scheduled_ = false;
     BusyPoll tx_poll_, rx_poll_;  // requests; buffers for a held frame
+    NotifyThrottle throttle_;
+    Timer pause_;                // while throttled: when the ports are unmasked again
+    RING_IDX rx_prod_seen_ = 0;  // the RX ring's req_prod at the last wakeup
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
     std::vector<uint8_t> tx_arena_, rx_arena_;

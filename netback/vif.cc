@@ -74,13 +74,20 @@ void Vif::report(const Error& e) {
     (void)s_.xs.write(path, e.message());
 }
 
+// The frontend broke the protocol: counted, logged, and in the error node.
+void Vif::blame(const Error& e) {
+    ++shared_.counters.faults;
+    shared_.counters.last_fault = e.message();
+    report(e);
+}
+
 void Vif::on_fault(const Error& e, bool quiet) {
     if (fault_pending_) return;
     fault_pending_ = true;
     if (quiet) {
         log::info("{}: {}", name(), e.message());
     } else {
-        report(e);
+        blame(e);
     }
     // Not from inside the queue that found it: the queue goes away here.
     s_.reactor.defer([this, quiet, alive = alive_] {
@@ -359,7 +366,7 @@ void Vif::reconcile() {
             }
             if (fe_ready && hotplug_ok) {
                 if (auto st = connect(); !st) {
-                    report(st.error());
+                    blame(st.error());  // its keys, refs or ports, nearly always
                     disconnect();
                     broken_ = true;
                     return switch_state(State::closing);
@@ -396,6 +403,22 @@ void Vif::reconcile() {
         case State::reconfiguring:
         case State::reconfigured:
             return switch_state(State::closing);  // never ours
+    }
+}
+
+void Vif::check_peer() {
+    if (state_ != State::connected || fault_pending_) return;
+    for (size_t i = 0; i < queues_.size(); ++i) {
+        auto bound = queues_[i]->peer_bound();
+        if (!bound) return log::warn("{}: {}", name(), bound.error().message());
+        if (!*bound) {
+            // Nothing to blame: a frontend that starts again re-initialises
+            // and finds us ready (Closing, then InitWait).
+            return on_fault(Error{ENOTCONN, fmt::format("queue {}: the frontend closed its event "
+                                                        "channel (its process or domain is gone)",
+                                                        i)},
+                            true);
+        }
     }
 }
 

@@ -55,6 +55,9 @@ class Vif {
     netif::State state() const { return state_; }
     const std::string& frontend_dir() const { return fe_dir_; }
     std::string json() const;
+    // While connected: disconnects the vif if the frontend let go of its
+    // event channels (its process was killed: nobody tells xenstore).
+    void check_peer();
 
   private:
     struct FrontendKeys;
@@ -69,6 +72,7 @@ class Vif {
     void switch_state(netif::State s);
     void write_own(std::string_view key, std::string_view value);
     void report(const Error& e);
+    void blame(const Error& e);
     void on_fault(const Error& e, bool quiet);
     std::string be(std::string_view key) const { return dir_ + "/" + std::string(key); }
 

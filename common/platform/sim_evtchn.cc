@@ -93,6 +93,19 @@ class SimEventChannels final : public EventChannels {
         return std::optional<Port>(port);
     }
 
+    Result<bool> peer_bound(Port port) override {
+        auto it = ports_.find(port);
+        if (it == ports_.end()) {
+            return fail(EINVAL, fmt::format("looking at port {}: not bound by this handle", port));
+        }
+        PortState& p = it->second;
+        // The generation changes with every change of the binding.
+        if (conn_.port_generation(port) != p.gen) {
+            if (auto r = refresh(port, p); !r) return Unexpected{r.error()};
+        }
+        return bool(p.send);
+    }
+
     Status unmask(Port port) override {
         auto it = ports_.find(port);
         if (it == ports_.end()) {

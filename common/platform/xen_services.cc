@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 // The libraries' headers have no C++ linkage guards.
 extern "C" {
+#include <xenctrl.h>
 #include <xenevtchn.h>
 #include <xengnttab.h>
 }
@@ -21,7 +22,10 @@ namespace {
 class XenEventChannels final : public EventChannels {
   public:
     explicit XenEventChannels(xenevtchn_handle* h) : h_(h) {}
-    ~XenEventChannels() override { xenevtchn_close(h_); }
+    ~XenEventChannels() override {
+        if (xc_) xc_interface_close(xc_);
+        xenevtchn_close(h_);
+    }
 
     int fd() const override { return xenevtchn_fd(h_); }
 
@@ -62,8 +66,24 @@ class XenEventChannels final : public EventChannels {
         return {};
     }
 
+    Result<bool> peer_bound(Port port) override {
+        // libxenevtchn has no status call; libxenctrl's is EVTCHNOP_status,
+        // which any domain may ask about its own ports.
+        if (!xc_ && !(xc_ = xc_interface_open(nullptr, nullptr, 0))) {
+            return fail(errno, "opening libxenctrl (for event channel status)");
+        }
+        xc_evtchn_status_t st{};
+        st.dom = DOMID_SELF;
+        st.port = port;
+        if (xc_evtchn_status(xc_, &st) != 0) {
+            return fail(errno, fmt::format("reading the status of port {}", port));
+        }
+        return st.status == EVTCHNSTAT_interdomain;
+    }
+
   private:
     xenevtchn_handle* h_;
+    xc_interface* xc_ = nullptr;
 };
 
 class XenGrantTable final : public GrantTable {

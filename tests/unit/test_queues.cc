@@ -18,6 +18,7 @@
 #include "netfront/queue.h"
 #include "sim_fixture.h"
 #include "xnet/busy_poll.h"
+#include "xnet/notify_throttle.h"
 #include "xnet/reactor.h"
 
 using namespace xnet;
@@ -320,6 +321,115 @@ TEST_CASE("queues: under suppress a flipped bit goes unnoticed (why it is for pr
     CHECK((p.dom0_stack.outbox[0].hdr.flags & vnet::kNeedsCsum) != 0);  // delivered as partial
 }
 
+namespace {
+
+// A frontend written by hand, one queue with shared event channels, for
+// what xnetfront never does: storms of notifications, bad requests.
+struct HandFront {
+    xt::SimDaemon sim;
+    std::unique_ptr<Platform> guest, dom0;
+    std::unique_ptr<GrantShare> gs;
+    std::unique_ptr<GrantTable> gt;
+    std::unique_ptr<EventChannels> ev;
+    std::unique_ptr<EpollReactor> r = take(EpollReactor::create());
+    SharedPages tx_page, rx_page, data;
+    Port port = 0;
+    ring::FrontRing<netif::TxSring> tx{nullptr};
+    netback::VifShared back;
+    FakePort dom0_stack;
+    std::unique_ptr<netback::BackQueue> bq;
+    std::string fault;
+
+    HandFront() {
+        sim.create_domain(7);
+        guest = sim.platform(7);
+        dom0 = sim.platform(0);
+        gs = take(guest->open_gntshr());
+        gt = take(dom0->open_gnttab());
+        ev = take(guest->open_evtchn());
+        tx_page = take(gs->share(0, 1, true));
+        rx_page = take(gs->share(0, 1, true));
+        data = take(gs->share(0, 1, false));
+        auto* ts = static_cast<netif::TxSring*>(tx_page.addr());
+        ring::init_shared(ts);
+        ring::init_shared(static_cast<netif::RxSring*>(rx_page.addr()));
+        tx = ring::FrontRing<netif::TxSring>(ts);
+        port = take(ev->alloc_unbound(0));
+        back.name = "vif7.0";
+        back.dom = 7;
+        back.tx = offload::kEveryTxOffload;
+        back.rx.checksum = true;
+        back.fault = [this](const Error& e, bool) { fault = e.message(); };
+        netback::QueueKeys k{tx_page.refs()[0], rx_page.refs()[0], port, port};
+        bq = take(
+            netback::BackQueue::start(*r, *gt, take(dom0->open_evtchn()), dom0_stack, back, 0, k));
+        bq->kick();
+        spin(std::chrono::milliseconds(20));
+    }
+
+    // One packet of SIZE bytes from the data page (a broadcast frame of an
+    // experimental EtherType), published and notified.
+    void send(uint16_t size) {
+        auto* p = static_cast<uint8_t*>(data.addr());
+        std::memset(p, 0xff, 12);
+        p[12] = 0x88;
+        p[13] = 0xb5;
+        netif::TxRequest req{};
+        req.gref = data.refs()[0];
+        req.size = size;
+        req.id = 1;
+        tx.put(req);
+        tx.push();
+        REQUIRE(ev->notify(port));
+    }
+
+    void spin(std::chrono::milliseconds d) {
+        auto end = std::chrono::steady_clock::now() + d;
+        while (std::chrono::steady_clock::now() < end)
+            REQUIRE(r->run_once(1));
+    }
+};
+
+}  // namespace
+
+TEST_CASE("backend: an event storm is throttled, and work still gets through") {
+    HandFront h;
+    constexpr int kStorm = 20000;
+    for (int i = 0; i < kStorm; ++i) {
+        REQUIRE(h.ev->notify(h.port));
+        if (i % 20 == 0) REQUIRE(h.r->run_once(0));
+    }
+    h.spin(std::chrono::milliseconds(20));
+    INFO("woken ", h.back.counters.notifications_received, " times, throttled ",
+         h.back.counters.notifications_throttled);
+    CHECK(h.back.counters.notifications_throttled > 0);
+    CHECK(h.back.counters.notifications_received < kStorm / 20 / 2);
+    h.send(200);
+    for (int i = 0; i < 200 && h.dom0_stack.outbox.empty(); ++i)
+        h.spin(std::chrono::milliseconds(1));
+    CHECK(h.fault.empty());
+    REQUIRE(h.dom0_stack.outbox.size() == 1);
+    CHECK(h.dom0_stack.outbox[0].bytes.size() == 200);
+}
+
+TEST_CASE("backend: a packet of size 0 is a fault; a runt is answered with an error") {
+    {
+        HandFront h;
+        h.send(10);  // shorter than an Ethernet header: refused, as Linux does
+        h.spin(std::chrono::milliseconds(20));
+        CHECK(h.fault.empty());
+        CHECK(h.back.counters.rx.drops[size_t(Drop::too_big)] == 1);
+        auto n = h.tx.pending();
+        REQUIRE(n);
+        REQUIRE(*n == 1);
+        CHECK(h.tx.take().status == NETIF_RSP_ERROR);
+    }
+    HandFront h;
+    h.send(0);
+    h.spin(std::chrono::milliseconds(20));
+    CHECK(h.fault.find("a packet of size 0") != std::string::npos);
+}
+
 TEST_CASE("reactor: work that keeps deferring itself does not starve descriptors") {
     auto r = take(EpollReactor::create());
     UniqueFd ev(eventfd(0, EFD_NONBLOCK));
@@ -339,6 +449,16 @@ TEST_CASE("reactor: work that keeps deferring itself does not starve descriptors
     CHECK(fd_ran);
     CHECK(spins >= 1);
     CHECK(spins <= 3);  // one generation of deferred work per round
+}
+
+TEST_CASE("notify throttle: a budget of idle wakeups per window") {
+    NotifyThrottle t;
+    auto t0 = NotifyThrottle::Clock::now();
+    for (unsigned i = 0; i < NotifyThrottle::kBudget; ++i)
+        CHECK_FALSE(t.idle_wakeup(t0));
+    CHECK(t.idle_wakeup(t0));  // one past the budget
+    CHECK(t.idle_wakeup(t0 + NotifyThrottle::kWindow / 2));
+    CHECK_FALSE(t.idle_wakeup(t0 + NotifyThrottle::kWindow));  // a new window
 }
 
 TEST_CASE("busy poll: off, inside the window, after it") {

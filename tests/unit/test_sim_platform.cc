@@ -203,10 +203,14 @@ TEST_CASE("sim event channels: masking, unbound ports, bad ports, destroyed peer
     REQUIRE(gport);
     CHECK((*gev)->notify(*gport));  // unbound: swallowed
     CHECK_FALSE((*gev)->notify(*gport + 100));
+    CHECK(*(*gev)->peer_bound(*gport) == false);  // nobody bound it yet
+    CHECK_FALSE((*gev)->peer_bound(*gport + 100));
     CHECK_FALSE((*dev)->bind_interdomain(3, *gport + 100));
     CHECK_FALSE((*dev)->bind_interdomain(77, *gport));
     auto dport = (*dev)->bind_interdomain(3, *gport);
     REQUIRE(dport);
+    CHECK(*(*dev)->peer_bound(*dport));
+    CHECK(*(*gev)->peer_bound(*gport));                // the guest's cached view refreshes
     CHECK_FALSE((*dev)->bind_interdomain(3, *gport));  // already bound
     REQUIRE(wait_port(**dev) == *dport);               // pending from the bind, now masked
     // The guest's cached binding refreshes: its notify reaches dom0, and is
@@ -227,6 +231,37 @@ TEST_CASE("sim event channels: masking, unbound ports, bad ports, destroyed peer
     sim.destroy_domain(3);
     CHECK(wait_port(**dev) == *dport);
     CHECK((*dev)->notify(*dport));  // now unbound: swallowed
+    CHECK(*(*dev)->peer_bound(*dport) == false);
+}
+
+// A frontend process that dies (its handle closes) leaves the backend's
+// port unbound without a word: peer_bound() is how the backend learns it.
+TEST_CASE("sim event channels: a peer's handle closing unbinds our port") {
+    xt::SimDaemon sim;
+    sim.create_domain(3);
+    auto guest = sim.platform(3);
+    auto dom0 = sim.platform(0);
+    auto dev = dom0->open_evtchn();
+    REQUIRE(dev);
+    Port dport = 0;
+    {
+        auto gev = guest->open_evtchn();
+        REQUIRE(gev);
+        auto gport = (*gev)->alloc_unbound(0);
+        REQUIRE(gport);
+        auto p = (*dev)->bind_interdomain(3, *gport);
+        REQUIRE(p);
+        dport = *p;
+        CHECK(*(*dev)->peer_bound(dport));
+    }  // the guest's handle closes here, as when its process is killed
+    bool bound = true;
+    for (int i = 0; i < 100 && bound; ++i) {  // the daemon sees the close asynchronously
+        auto b = (*dev)->peer_bound(dport);
+        REQUIRE(b);
+        bound = *b;
+        if (bound) usleep(10000);
+    }
+    CHECK_FALSE(bound);
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "xnet/error.h"
+#include "xnet/json.h"
 #include "xnet/platform/platform.h"
 #include "xnet/reactor.h"
 
@@ -46,9 +47,6 @@ Result<std::string> control_request(const std::string& path, std::string_view re
 // domain directory on xnet-sim, /run/xnet on Xen.
 // XNET_CONTROL_DIR overrides both.
 std::string control_dir(PlatformKind kind);
-// S as a JSON string literal, quotes included: request text echoed in a
-// reply cannot break the reply's JSON.
-std::string json_quote(std::string_view s);
 std::string backend_control_path(PlatformKind kind);
 std::string frontend_control_path(PlatformKind kind, unsigned devid);
 

@@ -50,6 +50,13 @@ struct VifCounters {
     DirCounters tx, rx;
     uint64_t notifications_sent = 0;
     uint64_t notifications_received = 0;
+    // Wakeups that found no work, past NotifyThrottle's budget (a storm).
+    uint64_t notifications_throttled = 0;
+    // The vif was disconnected, or its handshake refused, for an error:
+    // the peer's nearly always (a bad ring index, grant, size or key; a
+    // local failure to connect counts too). The latest is in last_fault.
+    uint64_t faults = 0;
+    std::string last_fault;
     VifCounters& operator+=(const VifCounters& o);
     std::string json() const;
 };

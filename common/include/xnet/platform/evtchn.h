@@ -35,6 +35,12 @@ class EventChannels {
     // The next fired port, now masked; nullopt when none has fired.
     virtual Result<std::optional<Port>> pending() = 0;
     virtual Status unmask(Port port) = 0;
+
+    // Whether PORT is still connected to a peer (EVTCHNOP_status says
+    // interdomain). A peer that closes its end, or whose process or domain
+    // dies, leaves ours unbound without a notification: this is how a
+    // backend finds out that a frontend process was killed.
+    virtual Result<bool> peer_bound(Port port) = 0;
 };
 
 }  // namespace xnet

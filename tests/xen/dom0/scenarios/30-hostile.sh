@@ -1,9 +1,9 @@
 # Bad input on real Xen: xnet-hostile in a third guest speaks the handshake
-# and then breaks netif.h, one attack per connection (tests/tools/
-# xnet-hostile.cc), while xfront moves the blob and answers pings. Each
-# attack must end with the backend disconnecting that vif and naming the
-# fault in its log and error node, xnetback must live on, and xfront must
-# not lose a byte.
+# and then breaks netif.h or the handshake's keys, one attack per
+# connection (tests/tools/hostile), while xfront moves the blob and answers
+# pings. Each attack must end with the backend disconnecting (or refusing)
+# that vif, naming the fault in its log and error node and counting it;
+# xnetback must live on, and xfront must not lose a byte.
 # shellcheck shell=sh
 # shellcheck disable=SC2154 # blob_md5, vif, fds0: set by /init and the scenarios before
 
@@ -15,30 +15,40 @@ rm -f /tmp/got.md5
 send_in_background 10.9.0.12 5007 /tmp/sink-md5
 ping -c 60 -i 0.5 -W 2 10.9.0.12 >/tmp/ping-xfront.log 2>&1 &
 ping_pid=$!
+# Frames toward the hostile vif, for the attacks on its RX buffers.
+ping -b -i 0.1 -q 10.9.0.255 >/dev/null 2>&1 &
+bcast_pid=$!
 if wait_for 240 sh -c "grep -q 'XNET-GUEST hostile: done' /var/log/xen/console/guest-hostile.log"; then
     ok "hostile: xnet-hostile ran to its end"
 else
     bad "hostile: xnet-hostile did not finish"
     diagnose hostile "vif$hd.0"
 fi
-for a in bad-gref page-overrun too-many-slots reused-id index-jump gso-mss-zero gso-mss-huge; do
+kill "$bcast_pid"
+# Every attack the tool knows (its --list, in the guest's log), by name.
+for a in $(guest_log hostile | tr -d '\r' | sed -n 's/.*XNET-GUEST hostile: attack \([^ ]*\) .*/\1/p'); do
     line=$(guest_log hostile | grep -a "hostile: ok $a:" | head -n 1 | tr -d '\r')
     if [ -n "$line" ]; then ok "hostile: $a: ${line#*: ok "$a": }"; else
         bad "hostile: $a: $(guest_log hostile | grep -a "hostile: FAIL $a" | tr -d '\r')"
     fi
 done
 check "hostile: a valid frame before and after the attacks is answered" \
-    test "$(guest_log hostile | grep -ac 'hostile: ok valid: answered with status 0')" -eq 2
+    test "$(guest_log hostile | grep -ac 'hostile: ok valid: answered id 1 with status 0')" -eq 2
 check "hostile: the tool counted no failure" \
-    sh -c "grep -aq '9 attack(s), 0 failed' /var/log/xen/console/guest-hostile.log"
+    sh -c "grep -aq ' attack(s), 0 failed' /var/log/xen/console/guest-hostile.log"
 hvif=vif$hd.0
+check "hostile: xnetback counted the faults of $hvif" \
+    sh -c "xnetctl -S $hvif --json | grep -q '\"faults\":[1-9]'"
 for reason in "grant copy of tx request" "crosses its page" "more than 20 slots" \
-    "reused before its response" "req_prod past the ring" "MSS 0" "not below the packet size"; do
+    "reused before its response" "req_prod past the ring" "MSS 0" "not below the packet size" \
+    "a packet of size 0" "extra info of unknown type" "grant copy of rx buffer" \
+    "is not a number" "multi-queue-num-queues 65" "the same port" "mapping tx-ring-ref" \
+    "binding event-channel"; do
     check "hostile: xnetback logged '$reason' for $hvif" \
         sh -c "grep '$hvif' /tmp/xnetback.log | grep -q '$reason'"
 done
 check "hostile: the error node names the last fault" \
-    sh -c "xenstore-read /local/domain/0/error/backend/vif/$hd/0/error | grep -q 'MSS 65535'"
+    sh -c "xenstore-read /local/domain/0/error/backend/vif/$hd/0/error | grep -q 'req_prod past the ring'"
 check "hostile: xnetback is the same process, never restarted" test "$(xnetback_pid)" = "$pid0"
 wait_for 30 test -s /tmp/got.md5
 check "hostile: xfront's transfer during the attacks is intact" test "$(cat /tmp/got.md5)" = "$blob_md5"
