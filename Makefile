@@ -47,7 +47,9 @@ SIMLIB_SRCS := $(filter-out sim/main.cc,$(sort $(wildcard sim/*.cc)))
 NB_SRCS := $(filter-out netback/main.cc,$(sort $(wildcard netback/*.cc)))
 NF_SRCS := $(filter-out netfront/main.cc,$(sort $(wildcard netfront/*.cc)))
 CTL_SRCS := $(sort $(wildcard ctl/*.cc))
-UNIT_SRCS := $(sort $(wildcard tests/unit/*.cc))
+# The ring fuzz harnesses run in the unit tests too (test_ring_fuzz.cc).
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.cc)) tests/fuzz/ring_harness.cc \
+	tests/fuzz/ring_programs.cc
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.cc))
 HOSTILE_SRCS := $(sort $(wildcard tests/tools/hostile/*.cc))
 
@@ -151,26 +153,35 @@ bench: deps
 	@scripts/run-bench build bench-results.txt
 
 # --- fuzzing (clang's libFuzzer) -----------------------------------------
-# Every tests/fuzz/fuzz_*.cc is a target, built with the library and the
-# sim's store sources; make_seeds writes each one's starting corpus
+# Every tests/fuzz/fuzz_*.cc is a target, linked with one instrumented
+# build of the library, the sim, both daemons' queues and the ring
+# harness (build-fuzz/obj/); make_seeds writes each one's starting corpus
 # (build-fuzz/seeds/NAME); findings go to fuzz-corpus/ (ignored).
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.cc))
 FUZZERS := $(FUZZ_SRCS:tests/fuzz/%.cc=build-fuzz/%)
-FUZZ_FLAGS := -std=c++20 -O1 -g -Wall -Wextra -Werror -Icommon/include -I. \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_DEPS := $(LIB_SRCS) $(SIMLIB_SRCS) $(wildcard common/*.h common/include/xnet/*.h \
-	common/include/xnet/platform/*.h common/platform/*.h sim/*.h)
+FUZZ_LIB_SRCS := $(LIB_SRCS) $(SIMLIB_SRCS) $(NB_SRCS) $(NF_SRCS) tests/fuzz/ring_harness.cc
+FUZZ_OBJS := $(patsubst %.cc,build-fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
+FUZZ_CXXFLAGS := -std=c++20 -O1 -g -Wall -Wextra -Werror -Icommon/include -I. -MMD -MP \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
 
 .PHONY: fuzz fuzzers
 fuzzers: $(FUZZERS) build-fuzz/make_seeds
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.cc $(FUZZ_DEPS)
+build-fuzz/obj/%.o: %.cc
 	@mkdir -p $(@D)
-	clang++ $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(SIMLIB_SRCS) $(XNET_LDLIBS)
+	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-build-fuzz/make_seeds: tests/fuzz/make_seeds.cc tests/unit/frames.cc tests/unit/frames.h
+build-fuzz/obj/common/platform/xen_services.o: FUZZ_CXXFLAGS += -std=gnu++20
+
+build-fuzz/fuzz_%: build-fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_OBJS)
+	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer -o $@ $^ $(XNET_LDLIBS)
+
+-include $(FUZZ_OBJS:.o=.d) $(FUZZ_SRCS:tests/fuzz/%.cc=build-fuzz/obj/tests/fuzz/%.d)
+
+SEED_SRCS := tests/fuzz/make_seeds.cc tests/fuzz/ring_programs.cc tests/unit/frames.cc
+build-fuzz/make_seeds: $(SEED_SRCS) tests/fuzz/ring_programs.h tests/unit/frames.h
 	@mkdir -p $(@D)
-	$(CXX) -std=c++20 -O1 -Wall -Wextra -Werror -o $@ tests/fuzz/make_seeds.cc tests/unit/frames.cc
+	$(CXX) -std=c++20 -O1 -Wall -Wextra -Werror -I. -o $@ $(SEED_SRCS)
 
 fuzz: deps
 	@$(MAKE) --no-print-directory fuzzers

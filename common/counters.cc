@@ -12,6 +12,8 @@ std::string_view drop_name(Drop d) {
             return "no_buffers";
         case Drop::too_big:
             return "too_big";
+        case Drop::runt:
+            return "runt";
         case Drop::bad_frame:
             return "bad_frame";
         case Drop::bad_checksum:

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -36,7 +37,7 @@ constexpr size_t align64(size_t n) {
 struct BackQueue::TxPacket {
     uint16_t ids[netif::kFatalSlots] = {};
     uint8_t nslots = 0, nextras = 0;
-    bool valid = true;  // false: answered with an error, nothing copied
+    std::optional<Drop> refused;  // answered with an error, nothing copied: why
     netif::Meta meta;
     uint32_t off = 0, len = 0;
     uint32_t seg_first = 0, seg_count = 0;
@@ -64,8 +65,8 @@ BackQueue::BackQueue(Reactor& r, GrantTable& gt, std::unique_ptr<EventChannels> 
       keys_(keys),
       tx_poll_(vif.busy_poll),
       rx_poll_(vif.busy_poll),
-      tx_arena_(kArena),
-      rx_arena_(kArena) {
+      tx_arena_(new uint8_t[kArena]),
+      rx_arena_(new uint8_t[kArena]) {
     tx_batch_.reserve(kBatch);
     rx_batch_.reserve(kBatch);
     segs_.reserve(kBatch * netif::kFatalSlots);
@@ -323,8 +324,8 @@ Result<unsigned> BackQueue::gather_tx(RING_IDX avail, TxPacket& p) {
                                         first.offset, rest));
     }
     // Linux netback answers these with an error and carries on.
-    if (p.nslots > netif::kMaxSlots || first.size < 14) {
-        p.valid = false;
+    if (p.nslots > netif::kMaxSlots || first.size < netif::kMinFrame) {
+        p.refused = first.size < netif::kMinFrame ? Drop::runt : Drop::too_big;
         return idx;
     }
 
@@ -335,7 +336,7 @@ Result<unsigned> BackQueue::gather_tx(RING_IDX avail, TxPacket& p) {
         if (!len) return;
         CopySegment s;
         s.src = {.foreign = true, .ref = ref, .offset = offset, .dom = vif_.dom};
-        s.dst = {.virt = tx_arena_.data() + p.off + pos};
+        s.dst = {.virt = tx_arena_.get() + p.off + pos};
         s.len = uint16_t(len);
         segs_.push_back(s);
         pos += len;
@@ -376,15 +377,15 @@ void BackQueue::finish_tx(std::vector<TxPacket>& batch) {
     }
     auto& c = vif_.counters.rx;
     for (auto& p : batch) {
-        if (!p.valid) {
-            c.drop(Drop::too_big);
+        if (p.refused) {
+            c.drop(*p.refused);
             respond_tx(p, NETIF_RSP_ERROR);
             continue;
         }
         for (uint32_t i = 0; i < p.seg_count; ++i) {
             if (copy_failed(segs_[p.seg_first + i], "tx request")) return;
         }
-        std::span<uint8_t> frame(tx_arena_.data() + p.off, p.len);
+        std::span<uint8_t> frame(tx_arena_.get() + p.off, p.len);
         auto h = offload::from_ring(frame, p.meta, vif_.rx, c);
         if (!h) {
             c.drop(h.error());
@@ -431,7 +432,7 @@ void BackQueue::run_tx() {
             if (*used == 0) break;  // the rest of this packet is not published yet
             tx_.skip(*used);
             avail -= *used;
-            if (p.valid) off += align64(p.len);
+            if (!p.refused) off += align64(p.len);
             tx_batch_.push_back(p);
         }
         if (tx_batch_.empty()) {
@@ -450,15 +451,15 @@ void BackQueue::run_tx() {
 
 Result<bool> BackQueue::read_frame(RxFrame& f, size_t off) {
     vnet::Hdr h;
-    iovec v{rx_arena_.data() + off, kMaxFrame};
+    iovec v{rx_arena_.get() + off, kMaxFrame};
     auto n = port_.read(h, {&v, 1});
     if (!n) return Unexpected{n.error()};
     if (*n == 0) return false;
     auto& c = vif_.counters.tx;
-    f.data = rx_arena_.data() + off;
+    f.data = rx_arena_.get() + off;
     f.len = uint32_t(*n);
-    if (f.len > netif::kMaxPacket) {
-        c.drop(Drop::too_big);
+    if (f.len > netif::kMaxPacket || f.len < netif::kMinFrame) {
+        c.drop(f.len < netif::kMinFrame ? Drop::runt : Drop::too_big);
         f.dropped = true;
         return true;
     }
@@ -507,7 +508,7 @@ void BackQueue::run_rx() {
         segs_.clear();
         size_t off = 0;
         bool port_empty = false;
-        while (rx_batch_.size() < kBatch && off + kMaxFrame <= rx_arena_.size()) {
+        while (rx_batch_.size() < kBatch && off + kMaxFrame <= kArena) {
             RxFrame f;
             if (held_) {
                 f = *held_;

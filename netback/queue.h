@@ -119,7 +119,10 @@ class BackQueue {
     RING_IDX rx_prod_seen_ = 0;  // the RX ring's req_prod at the last wakeup
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
-    std::vector<uint8_t> tx_arena_, rx_arena_;
+    // Frames between the ring and the port, per direction. Left
+    // uninitialised: a vif's memory is then the pages its traffic touched,
+    // not the whole arenas zeroed up front.
+    std::unique_ptr<uint8_t[]> tx_arena_, rx_arena_;
     std::vector<CopySegment> segs_;
     std::vector<TxPacket> tx_batch_;
     // TX request ids taken and not yet answered. netif.h lets a frontend

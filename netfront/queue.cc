@@ -395,6 +395,8 @@ void FrontQueue::run_rx() {
             c.drop(Drop::peer_error);
         } else if (total > netif::kMaxPacket) {
             c.drop(Drop::too_big);
+        } else if (total < netif::kMinFrame) {
+            c.drop(Drop::runt);  // a hostile backend's; the stack has no use for it
         } else {
             std::span<uint8_t> frame;
             if (npieces == 1) {

@@ -1,7 +1,10 @@
 // Writes the starting corpora of the fuzz targets, one directory per target
 // under DIR (named as the target without "fuzz_"):
 //   parse/    every small frame of the unit tests' catalogue;
-//   xs_wire/  short xenstore conversations in fuzz_xs_wire's record format.
+//   xs_wire/  short xenstore conversations in fuzz_xs_wire's record format;
+//   backend_rings/, frontend_rings/  programs for the ring harnesses
+//             (tests/fuzz/ring_harness.cc) that move real frames, so the
+//             fuzzer starts from a working exchange.
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +15,7 @@
 #include <xen/io/xs_wire.h>
 
 #include "../unit/frames.h"
+#include "ring_programs.h"
 
 namespace {
 
@@ -101,6 +105,8 @@ int main(int argc, char** argv) {
     std::error_code ec;
     std::filesystem::create_directories(dir + "/parse", ec);
     std::filesystem::create_directories(dir + "/xs_wire", ec);
+    std::filesystem::create_directories(dir + "/backend_rings", ec);
+    std::filesystem::create_directories(dir + "/frontend_rings", ec);
     int n = 0;
     for (const auto& [name, spec] : xt::catalogue()) {
         if (spec.payload > 40) continue;  // the headers are what matters
@@ -111,6 +117,13 @@ int main(int argc, char** argv) {
     for (const auto& [name, conv] : conversations()) {
         if (!save(dir + "/xs_wire/" + name, conv.bytes().data(), conv.bytes().size())) return 1;
         ++n;
+    }
+    for (bool backend : {true, false}) {
+        for (const auto& [name, prog] : xt::ring_programs(backend)) {
+            std::string path = dir + (backend ? "/backend_rings/" : "/frontend_rings/") + name;
+            if (!save(path, prog.str().data(), prog.str().size())) return 1;
+            ++n;
+        }
     }
     std::printf("make_seeds: %d seeds in %s\n", n, dir.c_str());
     return 0;

@@ -418,7 +418,7 @@ TEST_CASE("backend: a packet of size 0 is a fault; a runt is answered with an er
         h.send(10);  // shorter than an Ethernet header: refused, as Linux does
         h.spin(std::chrono::milliseconds(20));
         CHECK(h.fault.empty());
-        CHECK(h.back.counters.rx.drops[size_t(Drop::too_big)] == 1);
+        CHECK(h.back.counters.rx.drops[size_t(Drop::runt)] == 1);
         auto n = h.tx.pending();
         REQUIRE(n);
         REQUIRE(*n == 1);

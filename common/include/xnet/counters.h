@@ -13,6 +13,7 @@ namespace xnet {
 enum class Drop : uint8_t {
     no_buffers,     // the peer posted no room (guest RX) / nothing to read into
     too_big,        // more than the protocol or the peer's features allow
+    runt,           // shorter than an Ethernet header
     bad_frame,      // a csum_blank/GSO frame whose headers do not parse
     bad_checksum,   // verified here and found wrong (rx-checksum off)
     bad_csum_meta,  // NEEDS_CSUM with a location outside the frame

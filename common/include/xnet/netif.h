@@ -55,7 +55,8 @@ inline constexpr unsigned kMaxSlots = XEN_NETIF_NR_SLOTS_MIN;
 inline constexpr unsigned kFatalSlots = 20;
 inline constexpr unsigned kMaxExtras = XEN_NETIF_EXTRA_TYPE_MAX - 1;
 inline constexpr uint32_t kMaxPacket = XEN_NETIF_MAX_TX_SIZE;
-inline constexpr uint32_t kPage = 4096;  // XEN_PAGE_SIZE: rings and grants are in 4 KiB pages
+inline constexpr uint32_t kMinFrame = 14;  // an Ethernet header (ETH_HLEN)
+inline constexpr uint32_t kPage = 4096;    // XEN_PAGE_SIZE: rings and grants are in 4 KiB pages
 
 // xnet's own frontend key, not in netif.h: the frontend goes through the
 // handshake again when its backend goes Closing, so the backend may
