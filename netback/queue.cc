@@ -508,6 +508,7 @@ void BackQueue::run_rx() {
         segs_.clear();
         size_t off = 0;
         bool port_empty = false;
+        std::optional<RxFrame> no_room;  // read, but the frontend has no buffers for it
         while (rx_batch_.size() < kBatch && off + kMaxFrame <= kArena) {
             RxFrame f;
             if (held_) {
@@ -527,13 +528,7 @@ void BackQueue::run_rx() {
                 if (f.dropped) continue;
             }
             if (f.slots() > avail) {
-                if (!held_) {
-                    // Kept aside until the frontend posts buffers; the
-                    // arena is reused meanwhile.
-                    held_buf_.assign(f.data, f.data + f.len);
-                    f.data = held_buf_.data();
-                    held_ = std::make_unique<RxFrame>(f);
-                }
+                no_room = f;
                 break;
             }
             held_.reset();
@@ -579,6 +574,14 @@ void BackQueue::run_rx() {
             finish_rx(rx_batch_);
         }
         if (broken_) return;
+        if (no_room && !held_) {
+            // Kept aside until the frontend posts buffers, as the arena is
+            // reused meanwhile; only now that the batch is copied: the
+            // frame held before may have been in it, copied from here.
+            held_buf_.assign(no_room->data, no_room->data + no_room->len);
+            no_room->data = held_buf_.data();
+            held_ = std::make_unique<RxFrame>(*no_room);
+        }
 
         if (held_) {
             // Wait for buffers: stop reading the TAP (the kernel queues or
