@@ -310,6 +310,7 @@ void Vif::disconnect() {
 
 void Vif::teardown() {
     disconnect();
+    s_.gnttab.forget(dom());
     if (tap_) {
         tap_->remove();
         tap_.reset();

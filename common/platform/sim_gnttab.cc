@@ -73,6 +73,11 @@ class DomainCache {
 
     void end_batch() { retired_.clear(); }
 
+    void forget(DomId dom) {
+        views_.erase(dom);
+        if (last_dom_ == dom) last_ = nullptr;
+    }
+
   private:
     Result<DomainView> fetch(DomId dom) {
         std::vector<UniqueFd> fds;
@@ -168,6 +173,8 @@ class SimGrantTable final : public GrantTable {
         cache_.end_batch();
         return {};
     }
+
+    void forget(DomId dom) override { cache_.forget(dom); }
 
   protected:
     void unmap(GrantMapping& m) override {

@@ -72,6 +72,10 @@ class GrantTable {
     // Performs every segment; each one's status says whether it happened.
     // Fails as a whole only when the operation could not be issued at all.
     virtual Status copy(std::span<CopySegment> segs) = 0;
+    // DOM's devices are gone here: whatever is kept to reach its grants
+    // quickly may go (found again if it is named later). Not while a copy
+    // runs. Nothing is kept on Xen; xnet-sim keeps each domain's memory.
+    virtual void forget(DomId dom) { (void)dom; }
 
   protected:
     friend class GrantMapping;
