@@ -1,5 +1,8 @@
 #include "xnet/cli.h"
 
+#include <cstdio>
+#include <exception>
+
 #include <fmt/format.h>
 
 #include "xnet/netif.h"
@@ -84,6 +87,18 @@ Result<bool> common_option(std::string_view key, Args& a, Common& c) {
         return true;
     }
     return false;
+}
+
+int guarded_main(std::string_view program, const std::function<int()>& body, int failed) {
+    try {
+        return body();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%.*s: unexpected error: %s\n", int(program.size()), program.data(),
+                     e.what());
+    } catch (...) {
+        std::fprintf(stderr, "%.*s: unexpected error\n", int(program.size()), program.data());
+    }
+    return failed;
 }
 
 }  // namespace xnet::cli

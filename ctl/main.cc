@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "end.h"
 #include "flat_json.h"
+#include "xnet/cli.h"
 #include "xnet/control.h"
 #include "xnet/netif.h"
 #include "xnet/policy_keys.h"
@@ -220,10 +221,17 @@ int run(const Command& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    auto p = parse(std::vector<std::string>(argv + 1, argv + argc));
-    if (!p.command) {
-        if (p.exit != kOk) fmt::print(stderr, "xnetctl: {}\n(xnetctl --help for usage)\n", p.error);
-        return p.exit;
-    }
-    return run(*p.command);
+    return xnet::cli::guarded_main(
+        "xnetctl",
+        [&] {
+            auto p = parse(std::vector<std::string>(argv + 1, argv + argc));
+            if (!p.command) {
+                if (p.exit != kOk) {
+                    fmt::print(stderr, "xnetctl: {}\n(xnetctl --help for usage)\n", p.error);
+                }
+                return p.exit;
+            }
+            return run(*p.command);
+        },
+        kFailure);
 }

@@ -11,6 +11,7 @@
 #include "xnet/cli.h"
 #include "xnet/control.h"
 #include "xnet/log.h"
+#include "xnet/store_watchdog.h"
 
 using namespace xnet;
 
@@ -100,8 +101,17 @@ int run(int argc, char** argv) {
         "tx-data-validated {} sg {} tso {}), control socket {}",
         platform_name(kind), opts.max_queues, opts.policy.tx_checksum, opts.policy.rx_checksum,
         opts.policy.tx_data_validated, opts.policy.sg, opts.policy.tso, control);
+    // A dead xenstored (or xnet-sim) ends the daemon, with a message.
+    std::optional<Error> lost;
+    StoreWatchdog watchdog(loop, *xs, fmt::format("/local/domain/{}", (*platform)->self()),
+                           [&](const Error& e) {
+                               lost = e;
+                               loop.stop();
+                           });
+    if (auto w = watchdog.start(); !w) return fatal(w.error());
     st = loop.run();
     if (!st) return fatal(st.error());
+    if (lost) return fatal(Error{0, lost->message() + "; exiting"});
     log::info("stopping (TAPs stay for the next run)");
     return 0;
 }
@@ -109,5 +119,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    return run(argc, argv);
+    return xnet::cli::guarded_main("xnetback", [&] { return run(argc, argv); });
 }

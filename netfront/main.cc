@@ -7,6 +7,7 @@
 #include "xnet/cli.h"
 #include "xnet/control.h"
 #include "xnet/log.h"
+#include "xnet/store_watchdog.h"
 
 using namespace xnet;
 
@@ -102,8 +103,17 @@ int run(int argc, char** argv) {
     if (!server) return fatal(server.error());
     auto st = front.start();
     if (!st) return fatal(st.error());
+    // A dead xenstored (or xnet-sim) ends the daemon, with a message.
+    std::optional<Error> lost;
+    StoreWatchdog watchdog(loop, *xs, fmt::format("/local/domain/{}", (*platform)->self()),
+                           [&](const Error& e) {
+                               lost = e;
+                               loop.stop();
+                           });
+    if (auto w = watchdog.start(); !w) return fatal(w.error());
     st = loop.run();
     if (!st) return fatal(st.error());
+    if (lost) return fatal(Error{0, lost->message() + "; exiting"});
     log::info("stopping");
     return 0;
 }
@@ -111,5 +121,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    return run(argc, argv);
+    return xnet::cli::guarded_main("xnetfront", [&] { return run(argc, argv); });
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,5 +46,10 @@ struct Common {
 };
 Result<bool> common_option(std::string_view key, Args& a, Common& c);
 extern const char* const kCommonHelp;
+
+// A program's main: BODY's exit status, or FAILED with a message naming
+// PROGRAM if it throws (out of memory, a library's exception): never an
+// abort.
+int guarded_main(std::string_view program, const std::function<int()>& body, int failed = 1);
 
 }  // namespace xnet::cli

@@ -191,5 +191,5 @@ int main_(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    return main_(argc, argv);
+    return xnet::cli::guarded_main("xnet-hostile", [&] { return main_(argc, argv); });
 }
