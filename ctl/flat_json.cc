@@ -30,7 +30,7 @@ class Walker {
                     skip();
                     if (!peek(':')) return bad("':' expected");
                 }
-                auto st = value(path.empty() ? key : path + "." + key, out, depth + 1);
+                auto st = value(path.empty() ? key : path + '.' + key, out, depth + 1);
                 if (!st) return st;
                 skip();
                 if (peek(close)) return {};

@@ -29,6 +29,18 @@ Parsed parse_rel(std::string_view rel) {
     }
     return p;
 }
+// "vif3.0" -> (3, 0), the names Vif gives its TAPs; nullopt for others.
+std::optional<std::pair<DomId, unsigned>> parse_vif_name(std::string_view name) {
+    if (!name.starts_with("vif")) return std::nullopt;
+    name.remove_prefix(3);
+    auto dot = name.find('.');
+    if (dot == std::string_view::npos) return std::nullopt;
+    auto dom = netif::parse_number(name.substr(0, dot), 0x7fef);
+    auto devid = netif::parse_number(name.substr(dot + 1), 0xffff);
+    if (!dom || !devid) return std::nullopt;
+    return std::pair{DomId(*dom), unsigned(*devid)};
+}
+
 }  // namespace
 
 Backend::~Backend() {
@@ -121,10 +133,8 @@ void Backend::remove_stale_taps() {
     if (!d) return;
     std::vector<std::string> stale;
     while (dirent* e = readdir(d)) {
-        unsigned dom = 0, devid = 0;
-        char tail = 0;
-        if (std::sscanf(e->d_name, "vif%u.%u%c", &dom, &devid, &tail) != 2) continue;
-        if (!vifs_.count({dom, devid})) stale.emplace_back(e->d_name);
+        auto vif = parse_vif_name(e->d_name);
+        if (vif && !vifs_.count(*vif)) stale.emplace_back(e->d_name);
     }
     closedir(d);
     for (auto& name : stale) {

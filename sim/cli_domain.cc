@@ -328,6 +328,7 @@ int cmd_exec(const Args& args) {
     std::vector<std::string> argv{"ip", "netns", "exec", netns_name(*dom)};
     argv.insert(argv.end(), args.begin() + long(first), args.end());
     std::vector<char*> a;
+    a.reserve(argv.size() + 1);
     for (auto& s : argv)
         a.push_back(s.data());
     a.push_back(nullptr);

@@ -55,7 +55,7 @@ class Daemon {
     explicit Daemon(std::string dir)
         : dir_(std::move(dir)),
           store_([this](const WatchEvent& ev) { xs_.watch_event(ev); }),
-          xs_(store_, [this](ConnId c, std::string bytes) { queue(c, std::move(bytes)); }) {}
+          xs_(store_, [this](ConnId c, const std::string& bytes) { queue(c, bytes); }) {}
 
     Status start() {
         auto hv = Hypervisor::create(
@@ -116,7 +116,7 @@ class Daemon {
         (void)store_.release(kToolstack, dom);
     }
 
-    void queue(ConnId id, std::string bytes) {
+    void queue(ConnId id, const std::string& bytes) {
         auto it = conns_.find(id);
         if (it == conns_.end()) return;
         Conn& c = it->second;

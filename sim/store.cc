@@ -342,10 +342,11 @@ void Store::fire_special(std::string_view node) {
 
 // --- operations -------------------------------------------------------------
 
+// (VAR names a declaration: it cannot be parenthesised)
 #define XS_TRY(var, expr)                      \
     auto var##_r = (expr);                     \
     if (!var##_r) return err(var##_r.error()); \
-    auto var = std::move(var##_r.value())
+    auto var = std::move(var##_r.value())  // NOLINT(bugprone-macro-parentheses)
 
 XsResult<std::string> Store::read(ConnId cid, TxId txid, std::string_view path) {
     XS_TRY(t, target(cid, txid, path));
@@ -402,7 +403,7 @@ void Store::remove_subtree(View& v, const std::string& name) {
         const Node* n = v.find(p);
         if (!n) continue;
         for (const auto& child : n->children)
-            todo.push_back(p + "/" + child);
+            todo.push_back(p + '/' + child);
         ch.removed.emplace_back(p, n->perms);
         v.erase(p);
     }

@@ -11,6 +11,7 @@
 
 #include "sim_platform.h"
 #include "xen_platform.h"
+#include "xnet/netif.h"
 
 namespace xnet {
 namespace {
@@ -100,8 +101,9 @@ Result<std::unique_ptr<Platform>> open_platform(PlatformKind kind) {
     if (!id) return Unexpected{id.error()};
     DomId self = 0;
     if (*id) {
-        auto [end, ec] = std::from_chars((*id)->data(), (*id)->data() + (*id)->size(), self);
-        if (ec != std::errc{}) return fail(EINVAL, fmt::format("reading domid '{}'", **id));
+        auto n = netif::parse_number(**id, 0x7fef);
+        if (!n) return fail(EINVAL, fmt::format("reading domid '{}'", **id));
+        self = DomId(*n);
     }
     return std::unique_ptr<Platform>(new XenPlatform(self));
 }

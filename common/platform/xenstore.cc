@@ -110,6 +110,7 @@ Result<std::vector<XsPerm>> XenStore::get_perms(std::string_view path, Tx tx) co
 
 Status XenStore::set_perms(std::string_view path, const std::vector<XsPerm>& perms, Tx tx) const {
     std::vector<xs_permissions> p;
+    p.reserve(perms.size());
     for (const auto& e : perms)
         p.push_back(xs_permissions{e.dom, unsigned(e.access)});
     if (!xs_set_permissions(h_.get(), tx, str(path).c_str(), p.data(), unsigned(p.size()))) {

@@ -389,7 +389,7 @@ double median(std::vector<double> v) {
 // ceiling, for profiling one of them.
 int main(int argc, char** argv) {
     if (const char* us = getenv("XNET_BENCH_POLL_US"))
-        busy_poll = std::chrono::microseconds(atoi(us));
+        busy_poll = std::chrono::microseconds(std::strtol(us, nullptr, 10));
     char tmpl[] = "/tmp/xnet-bench-ring.XXXXXX";
     if (!mkdtemp(tmpl)) die("mkdtemp");
     std::string dir = tmpl;

@@ -159,6 +159,7 @@ std::pair<double, double> copy_times(const std::string& dir) {
 // several percent from one set to the next.
 std::pair<double, double> median_copy_times(const std::string& dir) {
     std::vector<std::pair<double, double>> runs;
+    runs.reserve(5);
     for (int i = 0; i < 5; ++i)
         runs.push_back(copy_times(dir));
     std::sort(runs.begin(), runs.end(),

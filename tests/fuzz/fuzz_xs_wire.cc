@@ -125,7 +125,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::vector<Client> clients(3);
     XsServer* server = nullptr;
     Store store([&](const WatchEvent& e) { server->watch_event(e); }, limits);
-    XsServer xs(store, [&](ConnId id, std::string bytes) {
+    XsServer xs(store, [&](ConnId id, const std::string& bytes) {
         if (id == kToolstack) return;
         for (Client& c : clients) {
             if (c.id == id) {

@@ -19,7 +19,7 @@
 
 namespace {
 
-bool save(const std::string& path, const void* data, size_t size) {
+bool save(const std::filesystem::path& path, const void* data, size_t size) {
     std::ofstream out(path, std::ios::binary);
     out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
     if (!out) std::fprintf(stderr, "make_seeds: cannot write %s\n", path.c_str());
@@ -30,7 +30,7 @@ bool save(const std::string& path, const void* data, size_t size) {
 class Conversation {
   public:
     // Connection 0 is dom0, 1 and 2 are guests.
-    Conversation& send(uint8_t conn, uint32_t type, std::string payload, uint32_t tx = 0) {
+    Conversation& send(uint8_t conn, uint32_t type, const std::string& payload, uint32_t tx = 0) {
         xsd_sockmsg h{type, ++req_, tx, uint32_t(payload.size())};
         std::string msg(reinterpret_cast<const char*>(&h), sizeof h);
         msg += payload;
@@ -101,26 +101,26 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: make_seeds DIR\n");
         return 2;
     }
-    const std::string dir = argv[1];
+    const std::filesystem::path dir = argv[1];
     std::error_code ec;
-    std::filesystem::create_directories(dir + "/parse", ec);
-    std::filesystem::create_directories(dir + "/xs_wire", ec);
-    std::filesystem::create_directories(dir + "/backend_rings", ec);
-    std::filesystem::create_directories(dir + "/frontend_rings", ec);
+    std::filesystem::create_directories(dir / "parse", ec);
+    std::filesystem::create_directories(dir / "xs_wire", ec);
+    std::filesystem::create_directories(dir / "backend_rings", ec);
+    std::filesystem::create_directories(dir / "frontend_rings", ec);
     int n = 0;
     for (const auto& [name, spec] : xt::catalogue()) {
         if (spec.payload > 40) continue;  // the headers are what matters
         const auto b = xt::build(spec);
-        if (!save(dir + "/parse/" + name, b.bytes.data(), b.bytes.size())) return 1;
+        if (!save(dir / "parse" / name, b.bytes.data(), b.bytes.size())) return 1;
         ++n;
     }
     for (const auto& [name, conv] : conversations()) {
-        if (!save(dir + "/xs_wire/" + name, conv.bytes().data(), conv.bytes().size())) return 1;
+        if (!save(dir / "xs_wire" / name, conv.bytes().data(), conv.bytes().size())) return 1;
         ++n;
     }
     for (bool backend : {true, false}) {
         for (const auto& [name, prog] : xt::ring_programs(backend)) {
-            std::string path = dir + (backend ? "/backend_rings/" : "/frontend_rings/") + name;
+            auto path = dir / (backend ? "backend_rings" : "frontend_rings") / name;
             if (!save(path, prog.str().data(), prog.str().size())) return 1;
             ++n;
         }

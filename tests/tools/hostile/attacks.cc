@@ -79,7 +79,7 @@ void jump(Sring* sring, const Ring& r) {
         .store(r.rsp_cons() + Ring::kSize * 3 / 2, std::memory_order_release);
 }
 
-auto set = [](const char* key, std::string value) {
+auto set = [](const char* key, const std::string& value) {
     return [key, value](Session&, Keys& k, const Conn&) { set_key(k, key, value); };
 };
 
