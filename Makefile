@@ -4,11 +4,13 @@
 #   make check      install missing Debian packages, build, run every suite
 #   make soak       30 minutes of traffic, toggles and guest churn (SOAK_SECONDS)
 #   make SAN=1 ...  the same with ASan+UBSan, into build-san/
-#   make bench      run the benchmarks, figures into bench-results.txt
+#   make bench      run the benchmarks, figures into bench-results.txt and, as a table and
+#                   a plot, into docs/performance.md
 #   make check-xen  Xen under QEMU only (tests/xen/; packages cached in /var/cache/xnet-xen)
 #   make fuzz       run the libFuzzer targets for FUZZ_SECONDS each (clang)
 #   make tidy       clang-tidy over every source (.clang-tidy)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (see the install section)
+#   make deb        the Debian packages, into build/deb/
 #   make demo       the guided demonstration
 #
 # Parallel-safe: every object has its own rule, directories are order-only
@@ -27,7 +29,9 @@ FUZZ_SECONDS ?= 60
 ifeq ($(origin CXX),default)
 CXX := g++
 endif
-CXXFLAGS ?= -O2 -g
+# (-O1 for the sanitizer build: it compiles in less time, and ASan is
+# meant to run that way)
+CXXFLAGS ?= $(if $(filter 1,$(SAN)),-O1,-O2) -g
 
 ifeq ($(SAN),1)
 B := build-san
@@ -38,7 +42,8 @@ SANFLAGS :=
 endif
 
 XNET_CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -pthread $(SANFLAGS)
-VERSION := 0.4.0
+# One version for the programs and the packages: debian/changelog's.
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 XNET_CPPFLAGS := -Icommon/include -I. -MMD -MP -DXNET_VERSION='"$(VERSION)"'
 XNET_LDFLAGS := -pthread $(SANFLAGS)
 XNET_LDLIBS := -lfmt -lxenstore -lxenevtchn -lxengnttab -lxenctrl
@@ -70,12 +75,19 @@ ALL_OBJS := $(call objs,$(LIB_SRCS) $(SIMLIB_SRCS) sim/main.cc $(UNIT_SRCS) $(BE
 	$(NB_SRCS) $(NF_SRCS) netback/main.cc netfront/main.cc $(CTL_SRCS) $(HOSTILE_SRCS))
 
 # --- build ---------------------------------------------------------------
-.PHONY: all
-all: $(LIB) $(SIM) $(DAEMONS) $(UNIT) $(BENCHES) $(HOSTILE)
+.PHONY: all tested
+all: tested $(BENCHES)
+# What the test suites run.
+tested: $(LIB) $(SIM) $(DAEMONS) $(UNIT) $(HOSTILE)
 
 $(B)/%.o: %.cc
 	@mkdir -p $(@D)
 	$(CXX) $(XNET_CPPFLAGS) $(CPPFLAGS) $(XNET_CXXFLAGS) $(CXXFLAGS) -c $< -o $@
+
+# The objects that print the version are rebuilt when it changes.
+$(B)/.version-$(VERSION):
+	@mkdir -p $(@D) && rm -f $(B)/.version-* && touch $@
+$(call objs,netback/main.cc netfront/main.cc ctl/cli.cc): $(B)/.version-$(VERSION)
 
 # xenctrl.h's headers use GNU extensions (anonymous unions), which strict
 # -std=c++20 refuses; only the file that includes it gets GNU C++.
@@ -129,7 +141,8 @@ deps:
 # it is not taken for the verdict.
 .PHONY: check check-unit soak format-check format
 check: deps
-	@$(MAKE) --no-print-directory SAN=$(SAN) all
+	@$(MAKE) --no-print-directory SAN=$(SAN) $(if $(filter 1,$(SAN)),tested,all)
+	@$(if $(filter 1,$(SAN)),,scripts/build-deb $(B)/deb >/dev/null)
 	@tests/run-suites --build $(B) $(if $(filter 1,$(SAN)),--label "sanitizer build" local,all)
 
 # The long soak (tests/integration/soak.sh): SOAK_SECONDS of traffic,
@@ -141,10 +154,11 @@ soak: deps
 
 # Real Xen under QEMU (tests/xen/run): Linux's drivers against ours, xnet
 # against itself, captures and a hostile guest: the suite xen of `check`
-# alone.
+# alone. Its images carry xnet as the packages install it (make deb).
 .PHONY: check-xen
 check-xen: deps
 	@$(MAKE) --no-print-directory SAN=$(SAN) $(DAEMONS) $(HOSTILE)
+	@scripts/build-deb $(B)/deb >/dev/null
 	@tests/run-suites --build $(B) xen
 
 # The unit suite alone (CI runs it from the sanitizer build).
@@ -168,6 +182,7 @@ format:
 bench: deps
 	@$(MAKE) --no-print-directory SAN=0 all
 	@scripts/run-bench build bench-results.txt
+	@scripts/bench-report bench-results.txt docs/performance.md
 
 # --- fuzzing (clang's libFuzzer) -----------------------------------------
 # Every tests/fuzz/fuzz_*.cc is a target, linked with one instrumented
@@ -212,20 +227,61 @@ fuzz: deps
 	done
 
 # --- demo ----------------------------------------------------------------
+# The guided demonstration on xnet-sim (scripts/demo): about a minute.
 .PHONY: demo
-demo:
-	@echo "make demo: not yet. The guided demo needs the datapath (xnetback/xnetfront),"
-	@echo "which lands with issue 4; today 'make check' exercises the checksum core."
+demo: deps
+	@$(MAKE) --no-print-directory SAN=0 all
+	@scripts/demo build
 
 # --- install -------------------------------------------------------------
+# The daemons and xnetctl, the hotplug scripts into Xen's script directory
+# (in xnet/, beside the distribution's own: script=xnet/vif-bridge), the
+# xenstore scripts, manual pages, systemd units, the default options
+# (kept if present), the library and headers, the docs.
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/xnet
+SYSCONFDIR ?= /etc
+XEN_SCRIPT_DIR ?= $(SYSCONFDIR)/xen/scripts
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+HOTPLUG := common.sh vif-bridge vif-route vif-nat vif-private
+UNITS := xnetback.service xnetfront@.service
+
 .PHONY: install
-install: $(LIB)
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/xnet \
-		$(DESTDIR)$(PREFIX)/share/doc/xnet
+install: $(LIB) $(DAEMONS) $(SIM)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(XEN_SCRIPT_DIR)/xnet \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/default \
+		$(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/xnet/platform
+	install -m 0755 $(B)/xnetback $(B)/xnetfront $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(B)/xnetctl $(B)/xnet-sim $(DESTDIR)$(BINDIR)/
+	install -m 0755 xenstore-scripts/xnet-policy $(DESTDIR)$(SBINDIR)/xnet-policy
+	install -m 0755 xenstore-scripts/private-network $(DESTDIR)$(SBINDIR)/xnet-private-network
+	install -m 0644 hotplug/common.sh $(DESTDIR)$(XEN_SCRIPT_DIR)/xnet/
+	install -m 0755 $(addprefix hotplug/,$(filter-out common.sh,$(HOTPLUG))) \
+		$(DESTDIR)$(XEN_SCRIPT_DIR)/xnet/
+	install -m 0644 docs/xnetctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/xnetback.8 docs/xnetfront.8 $(DESTDIR)$(MANDIR)/man8/
+	for u in $(UNITS); do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+			dist/systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
+	done
+	test -e $(DESTDIR)$(SYSCONFDIR)/default/xnet || \
+		install -m 0644 dist/default/xnet $(DESTDIR)$(SYSCONFDIR)/default/xnet
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 common/include/xnet/*.h $(DESTDIR)$(PREFIX)/include/xnet/
-	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/xnet/
+	install -m 0644 common/include/xnet/platform/*.h $(DESTDIR)$(PREFIX)/include/xnet/platform/
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+
+# --- Debian packages -----------------------------------------------------
+# xnet-tools, xnet-backend, xnet-frontend (debian/), into build/deb/.
+.PHONY: deb
+deb: deps
+	@scripts/build-deb $(B)/deb
 
 .PHONY: clean
 clean:
-	rm -rf build build-san build-fuzz bench-results.txt
+	rm -rf build build-san build-fuzz build-deb bench-results.txt debian/tmp debian/.debhelper \
+		debian/xnet-tools debian/xnet-backend debian/xnet-frontend debian/files \
+		debian/*.substvars debian/*.debhelper.log debian/debhelper-build-stamp
