@@ -28,12 +28,36 @@ new_image() {
 # runs its own applets before looking at PATH: a script that wants one of
 # these over an applet of the same name (ip) calls it by its path.
 add_programs() {
-    local dir=$1 f lib
+    local dir=$1 f
     shift
     for f in "$@"; do
         cp "$f" "$dir/usr/bin/"
+        add_libraries "$dir" "$f"
+    done
+}
+
+# add_libraries DIR FILE...: into DIR/lib, every library ldd names for FILEs
+add_libraries() {
+    local dir=$1 f lib
+    shift
+    for f in "$@"; do
         for lib in $(ldd "$f" | awk '/=>/ { print $3 } /^\t\// { print $1 }'); do
             [[ -f "$lib" ]] && cp -nL "$lib" "$dir/lib/"
+        done
+    done
+    return 0
+}
+
+# install_debs DIR DEB...: the packages' files into DIR, as dpkg would
+# place them (the images have no dpkg), and the libraries their programs
+# need. Prints nothing; fails if a package does not unpack.
+install_debs() {
+    local dir=$1 deb f
+    shift
+    for deb in "$@"; do
+        dpkg-deb -x "$deb" "$dir" || return 1
+        for f in $(dpkg-deb -c "$deb" | awk '$1 ~ /x/ && $1 !~ /^d/ { print $NF }'); do
+            [[ "$(head -c 4 "$dir/$f" | tail -c 3)" == ELF ]] && add_libraries "$dir" "$dir/$f"
         done
     done
     return 0

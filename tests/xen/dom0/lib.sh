@@ -87,7 +87,8 @@ xs_is() { [ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
 domid() { xl domid "$1" 2>/dev/null; }
 
 # guest_cfg NAME ROLE LAST-OCTET VCPUS: writes /tmp/NAME.cfg, a PV guest
-# with vif 0 on xenbr0 through our vif-bridge script.
+# with vif 0 on xenbr0 through xnet's vif-bridge, named as an administrator
+# would (script=xnet/vif-bridge: /etc/xen/scripts/xnet/, from xnet-backend).
 guest_cfg() {
     cat >"/tmp/$1.cfg" <<EOF
 name = "$1"
@@ -97,7 +98,7 @@ ramdisk = "/xnet/domU.cpio.gz"
 extra = "console=hvc0 rdinit=/init quiet xnet.role=$2 xnet.ip=$3"
 memory = 200
 vcpus = $4
-vif = [ 'mac=00:16:3e:00:00:$3,bridge=xenbr0,script=vif-bridge' ]
+vif = [ 'mac=00:16:3e:00:00:$3,bridge=xenbr0,script=xnet/vif-bridge' ]
 on_crash = "destroy"
 EOF
 }
@@ -108,7 +109,7 @@ EOF
 create_guest() {
     guest_cfg "$1" "$2" "$3" "$4"
     if xl create "/tmp/$1.cfg" >"/tmp/xl-$1.log" 2>&1; then
-        ok "$1: xl create, vif script=vif-bridge (libxl saw InitWait and hotplug-status in time)"
+        ok "$1: xl create, vif script=xnet/vif-bridge (libxl saw InitWait and hotplug-status in time)"
     else
         bad "$1: xl create: $(tail -n 3 "/tmp/xl-$1.log" | tr '\n' ' ')"
         return 1

@@ -5,6 +5,10 @@
 # shellcheck disable=SC2154 # blob_md5, vif, fds0: set by /init and the scenarios before
 
 stage kernel-netfront
+v=$(cat /xnet/version)
+check "dom0: the packages' xnetctl --version says $v" sh -c "xnetctl --version | grep -qx 'xnetctl $v'"
+check "dom0: xnet-backend put the hotplug scripts in /etc/xen/scripts/xnet" \
+    test -x /etc/xen/scripts/xnet/vif-bridge -a -f /etc/xen/scripts/xnet/common.sh
 if start_xnetback; then ok "xnetback serves on real Xen"; else
     bad "xnetback did not start: $(tail -n 3 /tmp/xnetback.log | tr '\n' ' ')"
 fi
@@ -54,9 +58,14 @@ partial_rx=$(($(counter "$s1" rx csum_partial) - $(counter "$s0" rx csum_partial
 check "kfront: rx on: the guest's partials passed on as partial ($partial_rx)" \
     test "$partial_rx" -gt 1000
 
-# Scenario 4 for this pair: what reaches the outside, per profile.
+# Scenario 4 for this pair: what reaches the outside, per profile. The
+# keys -K set override a profile: xnet-policy reset drops them first.
+check "kfront: xnet-policy reset, then xnetctl profile $vif offload" \
+    sh -c "xnet-policy reset $d 0 --end backend && xnetctl profile $vif offload"
 capture kfront-offload 10.9.0.11
 check "kfront: xnetctl profile $vif safe" xnetctl profile "$vif" safe
+check "kfront: under safe, tx-checksum and rx-checksum are off" \
+    sh -c "xnetctl -k $vif | grep -q 'tx-checksum: off' && xnetctl -k $vif | grep -q 'rx-checksum: off'"
 capture kfront-safe 10.9.0.11
 check "kfront: xnetctl profile $vif offload" xnetctl profile "$vif" offload
 

@@ -7,6 +7,9 @@
 
 stage xnet-pair
 new_guest xfront xnet 12 2
+v=$(cat /xnet/version)
+check "xfront: the guest runs the packages' xnetctl --version: $v" \
+    grep -aq "XNET-GUEST role .*xnetctl $v (packaged $v)" /var/log/xen/console/guest-xfront.log
 check "xfront: 2 queues, split event channels" \
     sh -c "[ \"\$(xenstore-read $fe/multi-queue-num-queues)\" = 2 ] &&
         xenstore-read $fe/queue-1/event-channel-rx"
@@ -33,14 +36,18 @@ transfer_both "xfront (guest tx off, backend rx off)" 10.9.0.12 8
 s1=$(on 10.9.0.12 "xnetctl -S eth0 --json")
 completed=$(($(counter "$s1" tx csum_completed) - $(counter "$s0" tx csum_completed)))
 check "xfront: the guest completes its checksums now ($completed)" test "$completed" -gt 1000
-check "xfront: both ends back to offload" sh -c "xnetctl --frontend -K $vif tx on &&
-    xnetctl -K $vif rx on"
+check "xfront: both ends back to offload (xnet-policy reset drops the -K keys)" \
+    sh -c "xnet-policy reset $d 0 --end both && xnetctl profile $vif offload &&
+        xnetctl --frontend profile $vif offload"
 check "xfront: Connected after the toggles" wait_for 10 xs_is "$be/state" 4
 
 capture xfront-offload 10.9.0.12
 check "xfront: profile safe on both ends" sh -c "xnetctl profile $vif safe &&
     xnetctl --frontend profile $vif safe"
 wait_for 10 xs_is "$be/state" 4
+check "xfront: under safe, both ends' tx-checksum is off" \
+    sh -c "xnetctl -k $vif | grep -q 'tx-checksum: off' &&
+        xnetctl --frontend -k $vif | grep -q 'tx-checksum: off'"
 capture xfront-safe 10.9.0.12
 check "xfront: profile offload on both ends" sh -c "xnetctl profile $vif offload &&
     xnetctl --frontend profile $vif offload"
