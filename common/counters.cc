@@ -54,6 +54,7 @@ DirCounters& DirCounters::operator+=(const DirCounters& o) {
     dv_set += o.dv_set;
     dv_trusted += o.dv_trusted;
     gso_fixups += o.gso_fixups;
+    gso_cut += o.gso_cut;
     for (size_t i = 0; i < kDropReasons; ++i)
         drops[i] += o.drops[i];
     return *this;
@@ -68,9 +69,9 @@ std::string DirCounters::json() const {
     return fmt::format(
         "{{\"packets\":{},\"bytes\":{},\"gso_packets\":{},\"csum_partial\":{},"
         "\"csum_completed\":{},\"csum_verified\":{},\"csum_bad\":{},\"dv_set\":{},"
-        "\"dv_trusted\":{},\"gso_fixups\":{},\"dropped\":{},\"drops\":{{{}}}}}",
+        "\"dv_trusted\":{},\"gso_fixups\":{},\"gso_cut\":{},\"dropped\":{},\"drops\":{{{}}}}}",
         packets, bytes, gso_packets, csum_partial, csum_completed, csum_verified, csum_bad, dv_set,
-        dv_trusted, gso_fixups, dropped(), drops_json);
+        dv_trusted, gso_fixups, gso_cut, dropped(), drops_json);
 }
 
 VifCounters& VifCounters::operator+=(const VifCounters& o) {

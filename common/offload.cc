@@ -33,7 +33,8 @@ Features advertised(const Policy& p) {
             .gso4 = gso,
             .gso6 = gso,
             .ipv6_csum = p.rx_checksum,
-            .no_csum = !p.rx_checksum};
+            .no_csum = !p.rx_checksum,
+            .tagged = true};  // from_ring parses any tag stack
 }
 
 TxRules tx_rules(const Policy& p, const Features& peer) {
@@ -42,6 +43,7 @@ TxRules tx_rules(const Policy& p, const Features& peer) {
     tx.csum_blank_v6 = p.tx_checksum && peer.ipv6_csum;
     tx.data_validated = p.tx_data_validated;
     tx.sg = peer.sg;
+    tx.tagged = peer.tagged;
     tx.gso_v4 = tx.csum_blank_v4 && p.sg && p.tso && peer.sg && peer.gso4;
     tx.gso_v6 = tx.csum_blank_v6 && p.sg && p.tso && peer.sg && peer.gso6;
     return tx;
@@ -146,6 +148,7 @@ Expected<Meta, Drop> to_ring(std::span<uint8_t> frame, const vnet::Hdr& h, const
             return Unexpected{Drop::gso_refused};
         }
         if (!(g == Gso::tcpv4 ? rules.gso_v4 : rules.gso_v6)) return Unexpected{Drop::gso_refused};
+        if (parsed->vlan_tags && !rules.tagged) return Unexpected{Drop::gso_refused};  // cut()
         if (!partial || !outer_partial(*parsed, loc)) {
             // A GSO frame must travel with a partial checksum (the segments
             // get theirs when they are cut); Linux's rx_gso_checksum_fixup.
@@ -165,7 +168,8 @@ Expected<Meta, Drop> to_ring(std::span<uint8_t> frame, const vnet::Hdr& h, const
     if (partial) {
         auto parsed = pkt::parse(frame);
         bool may_blank = parsed && outer_partial(*parsed, loc) &&
-                         (is_v4(parsed->outer) ? rules.csum_blank_v4 : rules.csum_blank_v6);
+                         (is_v4(parsed->outer) ? rules.csum_blank_v4 : rules.csum_blank_v6) &&
+                         (parsed->vlan_tags == 0 || rules.tagged);
         if (may_blank) {
             m.csum_blank = true;
             ++c.csum_partial;
@@ -184,6 +188,32 @@ Expected<Meta, Drop> to_ring(std::span<uint8_t> frame, const vnet::Hdr& h, const
         m.data_validated = rules.data_validated;
     }
     if (m.data_validated) ++c.dv_set;
+    return m;
+}
+
+bool must_cut(std::span<const uint8_t> frame, const vnet::Hdr& h, const TxRules& rules) {
+    if (h.gso_type == vnet::kGsoNone || rules.tagged || frame.size() < pkt::kEthHeader) {
+        return false;
+    }
+    uint16_t type = uint16_t(frame[12] << 8 | frame[13]);
+    return type == 0x8100 || type == 0x88a8 || type == 0x9100;  // 802.1Q, 802.1ad, the old QinQ
+}
+
+Expected<Meta, Drop> cut(std::span<const uint8_t> frame, const vnet::Hdr& h, const TxRules& rules,
+                         pkt::Segments& out, DirCounters& c) {
+    Gso g = gso_of(h.gso_type);
+    auto parsed = pkt::parse(frame);
+    if (g == Gso::none || !parsed || parsed->outer.l4 != pkt::L4::tcp ||
+        is_v4(parsed->outer) != (g == Gso::tcpv4)) {
+        return Unexpected{Drop::gso_refused};
+    }
+    auto n = pkt::cut_tcp(frame, *parsed, h.gso_size, out);
+    if (!n) return Unexpected{Drop::gso_refused};
+    ++c.gso_cut;
+    c.csum_completed += *n;
+    Meta m;
+    m.data_validated = rules.data_validated;  // computed here, so known good
+    if (m.data_validated) c.dv_set += *n;
     return m;
 }
 

@@ -299,6 +299,8 @@ std::string_view describe(Error e) noexcept {
             return "no TCP or UDP checksum to work on";
         case Error::bad_csum_offset:
             return "checksum start/offset outside the frame";
+        case Error::bad_gso_size:
+            return "GSO segment size 0 or too small for the frame";
     }
     return "unknown parse error";
 }

@@ -25,8 +25,12 @@ int failed(const Failure& f) {
     return f.exit;
 }
 
-const char* const kPeerKeys[] = {"feature-sg", "feature-gso-tcpv4", "feature-gso-tcpv6",
-                                 "feature-no-csum-offload", "feature-ipv6-csum-offload"};
+const char* const kPeerKeys[] = {"feature-sg",
+                                 "feature-gso-tcpv4",
+                                 "feature-gso-tcpv6",
+                                 "feature-no-csum-offload",
+                                 "feature-ipv6-csum-offload",
+                                 "feature-xnet-tagged-offload"};
 
 // A daemon's reply: printed as it is with --json, else as "path: value"
 // lines; an {"error":...} reply is exit status 1.

@@ -463,6 +463,14 @@ Result<bool> BackQueue::read_frame(RxFrame& f, size_t off) {
         f.dropped = true;
         return true;
     }
+    if (offload::must_cut({f.data, f.len}, h, vif_.tx)) {
+        // Its segments come next, from cut_ (run_rx); this frame is done.
+        auto m = offload::cut({f.data, f.len}, h, vif_.tx, cut_, c);
+        if (!m) c.drop(m.error());
+        cut_meta_ = m ? *m : netif::Meta{};
+        f.dropped = true;
+        return true;
+    }
     auto m = offload::to_ring({f.data, f.len}, h, vif_.tx, c);
     if (!m) {
         c.drop(m.error());
@@ -470,12 +478,28 @@ Result<bool> BackQueue::read_frame(RxFrame& f, size_t off) {
         return true;
     }
     f.meta = *m;
+    admit(f);
+    return true;
+}
+
+// The next segment of a frame cut in read_frame, copied to the arena (the
+// cut buffer is refilled by the next cut, maybe before this batch's copy).
+void BackQueue::next_segment(RxFrame& f, size_t off) {
+    auto seg = cut_.front();
+    std::memcpy(rx_arena_.get() + off, seg.data(), seg.size());
+    cut_.pop();
+    f.data = rx_arena_.get() + off;
+    f.len = uint32_t(seg.size());
+    f.meta = cut_meta_;
+    admit(f);
+}
+
+void BackQueue::admit(RxFrame& f) {
     f.data_slots = (f.len + kPage - 1) / kPage;
     if (f.data_slots > 1 && !vif_.tx.sg) {
-        c.drop(Drop::too_big);
+        vif_.counters.tx.drop(Drop::too_big);
         f.dropped = true;
     }
-    return true;
 }
 
 void BackQueue::finish_rx(std::vector<RxFrame>& batch) {
@@ -513,6 +537,9 @@ void BackQueue::run_rx() {
             RxFrame f;
             if (held_) {
                 f = *held_;
+            } else if (!cut_.empty()) {
+                next_segment(f, off);
+                if (f.dropped) continue;
             } else {
                 auto got = read_frame(f, off);
                 if (!got) {

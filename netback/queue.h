@@ -92,6 +92,8 @@ class BackQueue {
 
     // Guest RX.
     Result<bool> read_frame(RxFrame& f, size_t arena_off);
+    void next_segment(RxFrame& f, size_t arena_off);
+    void admit(RxFrame& f);  // its slots; dropped if it needs sg the peer lacks
     void finish_rx(std::vector<RxFrame>& batch);
 
     // Marks the queue broken and tells the vif, once. QUIET: see VifShared.
@@ -132,6 +134,10 @@ class BackQueue {
     std::vector<RxFrame> rx_batch_;
     std::unique_ptr<RxFrame> held_;  // read from the port, waiting for guest buffers
     std::vector<uint8_t> held_buf_;
+    // Segments of a tagged GSO frame the guest cannot take whole
+    // (offload::must_cut), sent before the port is read again.
+    pkt::Segments cut_;
+    netif::Meta cut_meta_;
 };
 
 }  // namespace xnet::netback

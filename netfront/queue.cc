@@ -164,28 +164,45 @@ void FrontQueue::run_tx() {
             room = !tx_busy_[start + i];
         if (!room) break;
 
-        vnet::Hdr h;
-        iovec v{tx_page(start), kMaxFramePages * kPage};
-        auto got = port_->read(h, {&v, 1});
-        if (!got) {
-            log::warn("{}: queue {}: {}", f_.name, index_, got.error().message());
-            c.drop(Drop::port_error);
-            n = kBudget + 1;
-            break;
-        }
-        if (*got == 0) {
-            n = kBudget + 1;  // drained: no need to come back
-            break;
-        }
-        size_t len = *got;
-        if (len > netif::kMaxPacket) {
-            c.drop(Drop::too_big);
-            continue;
-        }
-        auto m = offload::to_ring({tx_page(start), len}, h, f_.tx, c);
-        if (!m) {
-            c.drop(m.error());
-            continue;
+        size_t len = 0;
+        Expected<netif::Meta, Drop> m = netif::Meta{};
+        if (!cut_.empty()) {
+            // A segment of a frame cut below, before the port is read again.
+            auto seg = cut_.front();
+            std::memcpy(tx_page(start), seg.data(), seg.size());
+            cut_.pop();
+            len = seg.size();
+            m = cut_meta_;
+        } else {
+            vnet::Hdr h;
+            iovec v{tx_page(start), kMaxFramePages * kPage};
+            auto got = port_->read(h, {&v, 1});
+            if (!got) {
+                log::warn("{}: queue {}: {}", f_.name, index_, got.error().message());
+                c.drop(Drop::port_error);
+                n = kBudget + 1;
+                break;
+            }
+            if (*got == 0) {
+                n = kBudget + 1;  // drained: no need to come back
+                break;
+            }
+            len = *got;
+            if (len > netif::kMaxPacket) {
+                c.drop(Drop::too_big);
+                continue;
+            }
+            if (offload::must_cut({tx_page(start), len}, h, f_.tx)) {
+                auto cm = offload::cut({tx_page(start), len}, h, f_.tx, cut_, c);
+                if (!cm) c.drop(cm.error());
+                cut_meta_ = cm ? *cm : netif::Meta{};
+                continue;  // the segments go next
+            }
+            m = offload::to_ring({tx_page(start), len}, h, f_.tx, c);
+            if (!m) {
+                c.drop(m.error());
+                continue;
+            }
         }
         unsigned pages = unsigned((len + kPage - 1) / kPage);
         if (pages > 1 && !f_.tx.sg) {

@@ -98,6 +98,10 @@ class FrontQueue {
     // TX pool: pages in flight, and where the next frame starts.
     std::vector<bool> tx_busy_ = std::vector<bool>(kPool, false);
     unsigned tx_head_ = 0;
+    // Segments of a tagged GSO frame the backend cannot take whole
+    // (offload::must_cut), put on the ring before the port is read again.
+    pkt::Segments cut_;
+    netif::Meta cut_meta_;
     // RX pool: free buffers, and which buffer each ring slot holds.
     std::vector<uint16_t> rx_free_;
     std::vector<int32_t> rx_slot_ = std::vector<int32_t>(kPool, -1);

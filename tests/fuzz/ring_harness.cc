@@ -242,6 +242,7 @@ int fuzz_backend_rings(const uint8_t* data, size_t size) {
     vif.gso_accepted_v6 = vif.rx.checksum && (cfg & 4);
     if (cfg & 8) vif.tx = offload::kEveryTxOffload;
     vif.tx.sg = cfg & 16;
+    if (cfg & 32) vif.tx.tagged = false;  // as for Linux's netfront: tagged GSO is cut
     bool faulted = false;
     vif.fault = [&](const Error&, bool) { faulted = true; };
     FakePort port(vif.rx);
@@ -414,6 +415,7 @@ int fuzz_frontend_rings(const uint8_t* data, size_t size) {
     f.gso_accepted_v6 = f.rx.checksum && (cfg & 4);
     if (cfg & 8) f.tx = offload::kEveryTxOffload;
     f.tx.sg = cfg & 16;
+    if (cfg & 32) f.tx.tagged = false;  // as for Linux's netback: tagged GSO is cut
     bool faulted = false;
     f.fault = [&](const Error&) { faulted = true; };
     FakePort port(f.rx);

@@ -39,6 +39,11 @@ std::vector<std::pair<std::string, Program>> ring_programs(bool backend) {
     const auto tcp = build(spec).bytes;
     const auto partial = partial_of(build(spec));
     const uint8_t start = 34, offset = 16;  // IPv4/TCP: the checksum's place
+    // A tagged GSO frame of 3000 bytes, for a peer that gets it cut (cfg 0x20).
+    Spec tagged_spec;
+    tagged_spec.tags = {0x8100};
+    tagged_spec.payload = 3000 - 58;
+    const auto tagged = partial_of(build(tagged_spec));
     std::vector<std::pair<std::string, Program>> v;
     if (backend) {
         Program one(0x1f);
@@ -69,6 +74,11 @@ std::vector<std::pair<std::string, Program>> ring_programs(bool backend) {
         rx.frame(tcp, 1454).fire();
         rx.frame(partial, 3000, 1, true, 1400, start, offset).fire();
         v.emplace_back("rx-frames", rx);
+        Program cut(0x3f);
+        for (uint16_t i = 0; i < 20; ++i)
+            rx_buffer(cut, i, uint8_t(i));
+        cut.frame(tagged, 3000, 1, true, 1400, start + 4, offset).fire();
+        v.emplace_back("rx-tagged-cut", cut);
     } else {
         Program one(0x1f);
         one.u8(4).u8(0).u8(0).bytes(tcp, 64);  // into the first posted buffer
@@ -96,6 +106,9 @@ std::vector<std::pair<std::string, Program>> ring_programs(bool backend) {
         tx_rsp(tx, 0, 0).fire();
         tx.frame(partial, 3000, 1, true, 1400, start, offset).fire();
         v.emplace_back("tx-frames", tx);
+        Program cut(0x3f);
+        cut.frame(tagged, 3000, 1, true, 1400, start + 4, offset).fire();
+        v.emplace_back("tx-tagged-cut", cut);
     }
     return v;
 }

@@ -70,7 +70,7 @@ auto from_ring(Bytes& f, const Meta& m, bool checksum, DirCounters& c) {
     return offload::from_ring(std::span<std::uint8_t>(f), m, offload::RxRules{checksum}, c);
 }
 
-const offload::TxRules kAllTx{true, true, true, true, true, true};  // every rule on
+const offload::TxRules kAllTx = offload::kEveryTxOffload;
 
 }  // namespace
 
@@ -81,7 +81,8 @@ TEST_CASE("to_ring: a partial checksum goes on the ring as csum_blank, untouched
             auto sf = needs_csum(tcp(4, tags));
             const Bytes before = sf.frame;
             DirCounters c;
-            auto m = to_ring(sf.frame, sf.hdr, {.csum_blank_v4 = true, .data_validated = dv}, c);
+            auto m = to_ring(sf.frame, sf.hdr,
+                             {.csum_blank_v4 = true, .data_validated = dv, .tagged = true}, c);
             REQUIRE(m);
             CHECK(m->csum_blank);
             CHECK(m->data_validated == dv);
@@ -206,7 +207,7 @@ TEST_CASE("to_ring: GSO without NEEDS_CSUM gets the fix-up to a partial checksum
     Bytes f = b.bytes;
     vnet::Hdr h{.gso_type = vnet::kGsoTcpv4, .gso_size = 1448};
     DirCounters c;
-    auto m = to_ring(f, h, {.gso_v4 = true}, c);
+    auto m = to_ring(f, h, {.gso_v4 = true, .tagged = true}, c);
     REQUIRE(m);
     CHECK(m->csum_blank);
     CHECK(c.gso_fixups == 1);
@@ -535,7 +536,9 @@ TEST_CASE("offload: what a policy advertises, and what a peer's features allow o
     CHECK_FALSE(safe.gso4);
     CHECK(safe.sg);
     auto off = offload::advertised(offload::offload());
-    CHECK(off == offload::Features{.sg = true, .gso4 = true, .gso6 = true, .ipv6_csum = true});
+    CHECK(off == offload::Features{
+                     .sg = true, .gso4 = true, .gso6 = true, .ipv6_csum = true, .tagged = true});
+    CHECK(safe.tagged);  // a capability of the parser, not a policy
 
     // An offloading sender to an offloading peer: partials and GSO both ways.
     auto all = offload::tx_rules(offload::offload(), off);
@@ -551,4 +554,92 @@ TEST_CASE("offload: what a policy advertises, and what a peer's features allow o
     CHECK_FALSE(from_safe.csum_blank_v4);
     CHECK_FALSE(from_safe.gso_v4);
     CHECK_FALSE(from_safe.data_validated);
+    // Tagged frames keep their offloads only for a peer that said it parses
+    // them: an xnet end; Linux's netfront and netback do not say so.
+    CHECK(all.tagged);
+    auto linux_peer = off;
+    linux_peer.tagged = false;
+    CHECK_FALSE(offload::tx_rules(offload::offload(), linux_peer).tagged);
+}
+
+// ---- tagged frames for a peer that parses untagged ones only ----------------
+
+TEST_CASE("to_ring: a tagged partial for a peer without tagged offload is completed") {
+    const offload::TxRules linux_peer{
+        .csum_blank_v4 = true, .csum_blank_v6 = true, .data_validated = true};
+    for (const auto& tags : {std::vector<std::uint16_t>{0x8100}, {0x88a8, 0x8100}, {0x9100}}) {
+        for (int ip : {4, 6}) {
+            INFO("tags " << tags.size() << " ip " << ip);
+            auto sf = needs_csum(tcp(ip, tags));
+            DirCounters c;
+            auto m = to_ring(sf.frame, sf.hdr, linux_peer, c);
+            REQUIRE(m);
+            CHECK_FALSE(m->csum_blank);
+            CHECK(m->data_validated);
+            CHECK(sf.frame == sf.built.bytes);  // finished: what the builder computed
+            CHECK(c.csum_completed == 1);
+            CHECK(c.csum_partial == 0);
+        }
+    }
+    // Untagged frames keep their partial checksum with the same rules.
+    auto sf = needs_csum(tcp(4));
+    DirCounters c;
+    auto m = to_ring(sf.frame, sf.hdr, linux_peer, c);
+    REQUIRE(m);
+    CHECK(m->csum_blank);
+}
+
+TEST_CASE("must_cut and cut: tagged GSO for a peer without tagged offload leaves as segments") {
+    offload::TxRules linux_peer = kAllTx;
+    linux_peer.tagged = false;
+    auto sf = needs_csum(tcp(4, {0x8100}, 5 * 1448 + 100));
+    sf.hdr.gso_type = vnet::kGsoTcpv4;
+    sf.hdr.gso_size = 1448;
+    CHECK(offload::must_cut(sf.frame, sf.hdr, linux_peer));
+    CHECK_FALSE(offload::must_cut(sf.frame, sf.hdr, kAllTx));  // an xnet peer takes it whole
+    vnet::Hdr no_gso = sf.hdr;
+    no_gso.gso_type = vnet::kGsoNone;
+    CHECK_FALSE(offload::must_cut(sf.frame, no_gso, linux_peer));  // completed instead
+    auto untagged = needs_csum(tcp(4, {}, 3000));
+    untagged.hdr.gso_type = vnet::kGsoTcpv4;
+    untagged.hdr.gso_size = 1448;
+    CHECK_FALSE(offload::must_cut(untagged.frame, untagged.hdr, linux_peer));
+
+    // to_ring refuses what must be cut, so that nothing tagged slips through whole.
+    {
+        Bytes f = sf.frame;
+        DirCounters c;
+        auto m = to_ring(f, sf.hdr, linux_peer, c);
+        REQUIRE_FALSE(m);
+        CHECK(m.error() == Drop::gso_refused);
+    }
+    pkt::Segments segs;
+    DirCounters c;
+    auto m = offload::cut(sf.frame, sf.hdr, linux_peer, segs, c);
+    REQUIRE(m);
+    CHECK_FALSE(m->csum_blank);
+    CHECK(m->gso == Gso::none);
+    CHECK(m->data_validated);
+    CHECK(segs.size() == 6);
+    CHECK(c.gso_cut == 1);
+    CHECK(c.csum_completed == 6);
+    CHECK(c.dv_set == 6);
+    while (!segs.empty()) {
+        auto v = pkt::verify(segs.front());
+        REQUIRE(v);
+        CHECK(v->ok());
+        CHECK(v->l4 == Verdict::good);
+        segs.pop();
+    }
+    // A UDP frame or a zero segment size is refused, not cut.
+    auto u = needs_csum(udp(4));
+    u.frame.insert(u.frame.begin() + 12, {0x81, 0x00, 0x00, 0x05});  // tag it
+    u.hdr.gso_type = vnet::kGsoTcpv4;
+    u.hdr.gso_size = 1448;
+    auto bad = offload::cut(u.frame, u.hdr, linux_peer, segs, c);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error() == Drop::gso_refused);
+    vnet::Hdr zero = sf.hdr;
+    zero.gso_size = 0;
+    REQUIRE_FALSE(offload::cut(sf.frame, zero, linux_peer, segs, c));
 }

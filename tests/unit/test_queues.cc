@@ -18,6 +18,7 @@
 #include "netfront/queue.h"
 #include "sim_fixture.h"
 #include "xnet/busy_poll.h"
+#include "xnet/frame_csum.h"
 #include "xnet/notify_throttle.h"
 #include "xnet/reactor.h"
 
@@ -233,6 +234,51 @@ TEST_CASE("queues: a frontend that may not send partials completes them first") 
     CHECK(p.dom0_stack.outbox[0].bytes == b.bytes);
     CHECK((p.dom0_stack.outbox[0].hdr.flags & vnet::kNeedsCsum) == 0);
     CHECK(p.front.counters.tx.csum_completed == 1);
+}
+
+TEST_CASE("queues: tagged GSO for a peer without tagged offload crosses as checksummed segments") {
+    // Each end as it talks to Linux's kernel driver on the other side.
+    Pair p;
+    p.front.tx.tagged = p.back.tx.tagged = false;
+    p.connect();
+    xt::Spec tagged = tcp(4, 30 * 1448 + 5);
+    tagged.tags = {0x8100};
+    xt::Spec tagged6 = tcp(6, 3 * 1428);
+    tagged6.tags = {0x88a8, 0x8100};
+    const auto whole = with_partial(tcp(4, 10 * 1448), 1448);  // untagged: stays GSO
+    for (auto* from : {&p.guest_stack, &p.dom0_stack}) {
+        auto& to = from == &p.guest_stack ? p.dom0_stack : p.guest_stack;
+        CAPTURE((from == &p.guest_stack ? "guest -> dom0" : "dom0 -> guest"));
+        from->send(with_partial(tagged, 1448));
+        from->send(whole);
+        from->send(with_partial(tagged6, 1428));
+        p.run_until(to, 31 + 1 + 3);
+        Bytes data;
+        for (size_t i = 0; i < to.outbox.size(); ++i) {
+            CAPTURE(i);
+            const auto& got = to.outbox[i];
+            if (i == 31) {
+                CHECK(got.bytes == whole.bytes);
+                CHECK(got.hdr.gso_type == vnet::kGsoTcpv4);
+                continue;
+            }
+            CHECK(got.hdr.gso_type == vnet::kGsoNone);
+            CHECK((got.hdr.flags & vnet::kNeedsCsum) == 0);
+            auto v = pkt::verify(got.bytes);
+            REQUIRE(v);
+            CHECK(v->ok());
+            CHECK(v->l4 == pkt::Verdict::good);
+            if (i < 31) data.insert(data.end(), got.bytes.begin() + 18 + 20 + 20, got.bytes.end());
+        }
+        auto b = xt::build(tagged);
+        CHECK(data == Bytes(b.bytes.begin() + 58, b.bytes.end()));
+        to.outbox.clear();
+    }
+    CHECK(p.front.counters.tx.gso_cut == 2);
+    CHECK(p.back.counters.tx.gso_cut == 2);
+    CHECK(p.back.counters.tx.packets == 35);
+    CHECK(p.back.counters.tx.dropped() == 0);
+    CHECK(p.front.counters.tx.dropped() == 0);
 }
 
 TEST_CASE("queues: a burst is announced with a few notifications, not one per frame") {

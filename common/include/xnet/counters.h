@@ -38,6 +38,7 @@ struct DirCounters {
     uint64_t dv_set = 0;          // data-validated set on the way out
     uint64_t dv_trusted = 0;      // data-validated taken on trust on the way in
     uint64_t gso_fixups = 0;      // GSO frames without a partial checksum, made partial
+    uint64_t gso_cut = 0;         // GSO frames cut into segments here (offload.h, must_cut)
     std::array<uint64_t, kDropReasons> drops{};
 
     void drop(Drop d) { ++drops[static_cast<size_t>(d)]; }

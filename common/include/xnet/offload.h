@@ -19,6 +19,7 @@
 #include "xnet/error.h"
 #include "xnet/expected.h"
 #include "xnet/netif.h"
+#include "xnet/segment.h"
 #include "xnet/vnet.h"
 
 namespace xnet::offload {
@@ -51,6 +52,13 @@ struct TxRules {
     bool gso_v4 = false;  // the peer takes TCPv4 GSO (with sg)
     bool gso_v6 = false;
     bool sg = false;  // the peer takes multi-slot packets
+    // The peer finds the checksum of a tagged (802.1Q/802.1ad) frame
+    // itself (feature-xnet-tagged-offload). Without it, a partial checksum
+    // on a tagged frame is completed here and tagged GSO is cut here:
+    // Linux's netfront and netback locate checksums in untagged frames
+    // only (skb_checksum_setup knows ETH_P_IP and ETH_P_IPV6) and drop
+    // the rest, while a TAP hands us tagged frames with offloads.
+    bool tagged = false;
 };
 // Every one of them: two ends that take everything (tests, benchmarks).
 inline constexpr TxRules kEveryTxOffload{.csum_blank_v4 = true,
@@ -58,16 +66,18 @@ inline constexpr TxRules kEveryTxOffload{.csum_blank_v4 = true,
                                          .data_validated = true,
                                          .gso_v4 = true,
                                          .gso_v6 = true,
-                                         .sg = true};
+                                         .sg = true,
+                                         .tagged = true};
 
 // What an end advertises in xenstore about what it takes from the ring;
-// both ends use the same five keys (kFeatureKeys).
+// both ends use the same six keys (kFeatureKeys).
 struct Features {
     bool sg = false;
     bool gso4 = false, gso6 = false;
     bool ipv6_csum = false;  // takes IPv6 partials
     bool no_csum = false;    // wants IPv4 checksums complete (netif.h gives the key to
                              // frontends; xnetback writes it too, and xnetfront honours it)
+    bool tagged = false;     // xnet's: takes offloads on tagged frames (TxRules::tagged)
     bool operator==(const Features&) const = default;
 };
 inline constexpr std::pair<const char*, bool Features::*> kFeatureKeys[] = {
@@ -76,12 +86,21 @@ inline constexpr std::pair<const char*, bool Features::*> kFeatureKeys[] = {
     {"feature-gso-tcpv6", &Features::gso6},
     {"feature-ipv6-csum-offload", &Features::ipv6_csum},
     {"feature-no-csum-offload", &Features::no_csum},
+    {"feature-xnet-tagged-offload", &Features::tagged},
 };
 // What an end with policy P advertises. GSO only where partials are
 // accepted: a GSO frame always travels with a partial checksum.
 Features advertised(const Policy& p);
 // What an end with policy P may put on the ring to a peer that advertised PEER.
 TxRules tx_rules(const Policy& p, const Features& peer);
+
+// Whether a frame from the local stack must be cut into segments before it
+// goes on the ring: tagged GSO for a peer without TxRules::tagged.
+bool must_cut(std::span<const uint8_t> frame, const vnet::Hdr& h, const TxRules& rules);
+// Cuts such a frame into OUT, every segment with complete checksums, and
+// returns what travels with each of them, or why the frame is dropped.
+Expected<netif::Meta, Drop> cut(std::span<const uint8_t> frame, const vnet::Hdr& h,
+                                const TxRules& rules, pkt::Segments& out, DirCounters& c);
 
 // For frames this end takes from the ring.
 struct RxRules {

@@ -53,6 +53,7 @@ enum class Error : std::uint8_t {
     bad_tunnel_header,
     no_l4_checksum,   // an operation needs a TCP/UDP checksum the frame does not have
     bad_csum_offset,  // a csum_start/csum_offset pair outside the frame
+    bad_gso_size,     // a segment size of 0, or one that cuts too many segments
 };
 
 std::string_view describe(Error e) noexcept;

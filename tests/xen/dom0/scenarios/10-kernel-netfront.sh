@@ -28,6 +28,13 @@ check "kfront: IPv6 ping dom0 -> guest" ping6 -c 3 -W 3 fd09::11
 check "kfront: IPv6 ping guest -> outside" on 10.9.0.11 "ping6 -c 3 -W 3 fd09::fe"
 transfer_both kfront 10.9.0.11
 check "kfront: both queues carried frames" both_queues_busy "$vif"
+check "kfront: Linux's netfront does not claim tagged offloads" \
+    sh -c "! xenstore-read $fe/feature-xnet-tagged-offload 2>/dev/null | grep -qx 1"
+c0=$(xnetctl -S "$vif" --json)
+vlan_transfer kfront 10.9.0.11
+c1=$(xnetctl -S "$vif" --json)
+cut=$(($(counter "$c1" tx gso_cut) - $(counter "$c0" tx gso_cut)))
+check "kfront: tagged GSO for Linux's netfront was cut in dom0 ($cut frames)" test "$cut" -gt 10
 check "kfront: xnetctl --frontend -k reads what Linux's netfront advertised" \
     sh -c "xnetctl --frontend -k $vif --peer | grep -q 'feature-gso-tcpv4.*1'"
 

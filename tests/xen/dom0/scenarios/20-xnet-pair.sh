@@ -20,6 +20,15 @@ transfer_both xfront 10.9.0.12
 check "xfront: both queues carried frames" both_queues_busy "$vif"
 check "xfront: the guest's end passes partials under offload" \
     on_has 10.9.0.12 "xnetctl -S eth0 --json" '"csum_partial":[1-9]'
+check "xfront: xnetback claims tagged offloads" xs_is "$be/feature-xnet-tagged-offload" 1
+check "xfront: xnetfront claims tagged offloads" xs_is "$fe/feature-xnet-tagged-offload" 1
+c0=$(xnetctl -S "$vif" --json)
+vlan_transfer xfront 10.9.0.12
+c1=$(xnetctl -S "$vif" --json)
+cut=$(($(counter "$c1" tx gso_cut) - $(counter "$c0" tx gso_cut)))
+gso=$(($(counter "$c1" tx gso_packets) - $(counter "$c0" tx gso_packets)))
+check "xfront: tagged GSO crossed whole between xnet ends ($gso GSO frames, $cut cut)" \
+    test "$cut" -eq 0 -a "$gso" -gt 10
 
 # Toggles on both ends, from dom0, during traffic.
 send_in_background 10.9.0.12 5003 /tmp/sink-null

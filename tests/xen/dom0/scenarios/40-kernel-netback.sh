@@ -20,6 +20,11 @@ check "kback: IPv6 ping dom0 -> guest" ping6 -c 3 -W 3 fd09::14
 transfer_both kback 10.9.0.14 || diagnose kback "$vif" 10.9.0.14
 g0=$(on 10.9.0.14 "xnetctl -S eth0 --json")
 check "kback: Linux's netback passes partials to the guest" test "$(counter "$g0" rx csum_partial)" -gt 1000
+vlan_transfer kback 10.9.0.14
+g1=$(on 10.9.0.14 "xnetctl -S eth0 --json")
+cut=$(($(counter "$g1" tx gso_cut) - $(counter "$g0" tx gso_cut)))
+check "kback: tagged GSO for Linux's netback was cut in the guest ($cut frames)" test "$cut" -gt 10
+g0=$g1
 
 # The kernel backend's tx off: dom0's stack completes checksums before the vif.
 check "kback: ethtool -K $vif tx off" ethtool -K "$vif" tx off
