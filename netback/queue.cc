@@ -20,7 +20,10 @@ namespace xnet::netback {
 using netif::kPage;
 
 namespace {
-constexpr size_t kBatch = 64;        // packets per grant copy
+constexpr size_t kBatch = 64;  // packets per grant copy
+// How long a failed grant copy waits for the peer's channels to close
+// before it is blamed on the peer (BackQueue::copy_failed).
+constexpr std::chrono::milliseconds kTeardownGrace{200};
 constexpr unsigned kRounds = 4;      // batches per wakeup before yielding
 constexpr size_t kMaxFrame = 65536;  // read buffer per frame (kMaxPacket + 1)
 constexpr size_t kArena = 2u << 20;  // per direction
@@ -165,10 +168,33 @@ void BackQueue::fault(const Error& e, bool quiet) {
 bool BackQueue::copy_failed(const CopySegment& s, const char* what) {
     if (s.status == 0) return false;
     GrantRef ref = s.src.foreign ? s.src.ref : s.dst.ref;
-    // A domain going away (bad_domain) is nothing to blame it for.
-    fault(Error{EPROTO, fmt::format("grant copy of {} ref {} of domain {} (queue {}): {}", what,
-                                    ref, vif_.dom, index_, gntst_name(s.status))},
-          s.status == GNTST_bad_domain);
+    // A domain going away is nothing to blame it for: bad_domain once it
+    // is gone, and while it is torn down its grants fail too, but its
+    // event channels are closed first (Xen's domain_kill, the sim's
+    // destroy), so an unbound peer tells the two apart.
+    Error e{EPROTO, fmt::format("grant copy of {} ref {} of domain {} (queue {}): {}", what, ref,
+                                vif_.dom, index_, gntst_name(s.status))};
+    auto bound = peer_bound();
+    if (s.status == GNTST_bad_domain || (bound && !*bound)) {
+        fault(e, true);
+        return true;
+    }
+    if (broken_) return true;
+    // Still bound: a guest whose teardown has revoked its grants but not
+    // yet closed its channels (their closing may reach us later than the
+    // failed copy), or one that broke the rules. The queue stops now; the
+    // verdict waits a moment for the channels.
+    broken_ = true;
+    r_.remove(port_.fd());
+    auto t = r_.after(kTeardownGrace, [this, e] {
+        auto b = peer_bound();
+        vif_.fault(e, b && !*b);
+    });
+    if (t) {
+        verdict_ = std::move(*t);
+    } else {
+        vif_.fault(e, false);
+    }
     return true;
 }
 

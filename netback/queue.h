@@ -118,6 +118,7 @@ class BackQueue {
     BusyPoll tx_poll_, rx_poll_;  // requests; buffers for a held frame
     NotifyThrottle throttle_;
     Timer pause_;                // while throttled: when the ports are unmasked again
+    Timer verdict_;              // after a failed grant copy: blame the peer, or not
     RING_IDX rx_prod_seen_ = 0;  // the RX ring's req_prod at the last wakeup
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 

@@ -76,7 +76,9 @@ logged() { grep "$1" "$dir/xnetback.log" | grep -q "$2"; }
 # SECONDS, into NAME.log (a signal cannot end it early: a script's
 # background jobs ignore SIGINT, and SIGTERM would lose the summary).
 ping_bg() {
-    indom "$1" ping -i 0.05 -W 1 -w "$3" 10.10.0.1 >"$dir/$2.log" 2>&1 &
+    # A count, not a deadline (-w): ping exits at its deadline with the
+    # last request's answer maybe still on its way, a loss that is not one.
+    indom "$1" ping -i 0.05 -W 1 -c "$(($3 * 20))" 10.10.0.1 >"$dir/$2.log" 2>&1 &
     pings+=($!)
 }
 # lost NAME: how many of its pings got no answer (once it ended)

@@ -80,7 +80,9 @@ bcast_pid=$!
 
 # --- every attack once, with guest 1 busy --------------------------------------
 attack --list >"$dir/attacks.txt"
-indom 1 ping -i 0.05 -w 30 -q 10.10.0.1 >"$dir/ping.log" 2>&1 &
+# 600 pings (30 s): a count, as a deadline (-w) could end ping with its
+# last answer on the way, a loss that is not one.
+indom 1 ping -i 0.05 -W 1 -c 600 -q 10.10.0.1 >"$dir/ping.log" 2>&1 &
 ping_pid=$!
 faults0=$(faults)
 attack all >"$dir/hostile.log" 2>&1

@@ -510,6 +510,35 @@ TEST_CASE("backend: a frame that waited for buffers is copied whole, whatever wa
     CHECK(h.fault.empty());
 }
 
+TEST_CASE("backend: a guest that goes away with frames in flight is not blamed for the copy") {
+    // Destroyed: its grants fail with bad_domain. Its frontend gone (killed):
+    // its grants are revoked and its event channels closed, the case a
+    // guest's teardown races with.
+    for (bool destroy : {true, false}) {
+        CAPTURE(destroy);
+        Pair p;
+        bool quiet = false;
+        p.back.fault = [&](const Error& e, bool q) {
+            p.fault = "backend: " + e.message();
+            quiet = q;
+        };
+        p.connect();
+        p.dom0_stack.send(with_partial(tcp(4, 1000)));
+        p.run_until(p.guest_stack, 1);  // connected and moving
+        if (destroy) {
+            p.sim.destroy_domain(7);
+        } else {
+            p.fq.reset();
+        }
+        p.dom0_stack.send(with_partial(tcp(4, 1000)));
+        for (int i = 0; i < 20000 && p.fault.empty(); ++i)
+            REQUIRE(p.r->run_once(i % 64 == 63 ? 10 : 0));
+        REQUIRE_MESSAGE(!p.fault.empty(), "the copy to a guest that went away should fail");
+        CHECK(p.fault.find("grant copy of rx buffer") != std::string::npos);
+        CHECK(quiet);
+    }
+}
+
 TEST_CASE("backend: a packet of size 0 is a fault; a runt is answered with an error") {
     {
         HandFront h;
