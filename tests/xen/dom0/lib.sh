@@ -179,63 +179,55 @@ make_blob() {
     chmod +x /tmp/serve-blob /tmp/serve-blob8 /tmp/serve-2m /tmp/sink-md5 /tmp/sink-null
 }
 
-# transfer_both NAME IP [8]: the blob (or its first 8 MiB) dom0 -> guest
-# and back, each checked against its MD5. The guest keeps what it got in
-# its own /tmp/blob (or /tmp/blob8) and sends that back.
-transfer_both() {
+# round_trip NAME IP FROM NETNS BLOB MD5 SIZE WHERE PORT: /tmp/BLOB (SIZE,
+# its MD5) from FROM (an address of dom0, or of the namespace NETNS when
+# not empty) to the guest at IP, which keeps it as its own /tmp/BLOB, and
+# back, each checked against MD5; WHERE names FROM in the messages. Uses
+# PORT and PORT+1. Fails if either way did not arrive whole.
+round_trip() {
     _tf=0
-    _b=blob _mib=32 _md5=$blob_md5
-    if [ "${3:-32}" = 8 ]; then _b=blob8 _mib=8 _md5=$blob8_md5; fi
-    serve 5001 "/tmp/serve-$_b"
+    serve "$9" "/tmp/serve-$5" "$4"
     _pid=$serve_pid
-    _got=$(on "$2" "nc 10.9.0.1 5001 </dev/null >/tmp/$_b && md5sum /tmp/$_b | cut -d' ' -f1")
-    if [ "$_got" = "$_md5" ]; then ok "$1: $_mib MiB dom0 -> guest, content verified"; else
-        bad "$1: $_mib MiB dom0 -> guest: md5 '$_got', want $_md5"
+    _got=$(on "$2" "nc $3 $9 </dev/null >/tmp/$5 && md5sum /tmp/$5 | cut -d' ' -f1")
+    if [ "$_got" = "$6" ]; then ok "$1: $7 $8 -> guest, content verified"; else
+        bad "$1: $7 $8 -> guest: md5 '$_got', want $6"
         _tf=1
     fi
     kill "$_pid" 2>/dev/null
     rm -f /tmp/got.md5
-    serve 5002 /tmp/sink-md5
+    serve $(($9 + 1)) /tmp/sink-md5 "$4"
     _pid=$serve_pid
-    on "$2" "nc 10.9.0.1 5002 </tmp/$_b" >/dev/null
+    on "$2" "nc $3 $(($9 + 1)) </tmp/$5" >/dev/null
     wait_for 30 test -s /tmp/got.md5
-    if [ "$(cat /tmp/got.md5 2>/dev/null)" = "$_md5" ]; then
-        ok "$1: $_mib MiB guest -> dom0, content verified"
+    if [ "$(cat /tmp/got.md5 2>/dev/null)" = "$6" ]; then
+        ok "$1: $7 guest -> $8, content verified"
     else
-        bad "$1: $_mib MiB guest -> dom0: md5 '$(cat /tmp/got.md5 2>/dev/null)', want $_md5"
+        bad "$1: $7 guest -> $8: md5 '$(cat /tmp/got.md5 2>/dev/null)', want $6"
         _tf=1
     fi
     kill "$_pid" 2>/dev/null
     return $_tf
 }
 
-# vlan_transfer NAME IP N: over VLAN 100 (the guest's eth0.100, 10.9.100.N,
+# transfer_both NAME IP [8]: the blob (or its first 8 MiB) dom0 -> guest
+# and back (round_trip).
+transfer_both() {
+    if [ "${3:-32}" = 8 ]; then
+        round_trip "$1" "$2" 10.9.0.1 "" blob8 "$blob8_md5" "8 MiB" dom0 5001
+    else
+        round_trip "$1" "$2" 10.9.0.1 "" blob "$blob_md5" "32 MiB" dom0 5001
+    fi
+}
+
+# vlan_transfer NAME IP: over VLAN 100 (the guest's eth0.100, 10.9.100.N,
 # and the outside's eth0.100, 10.9.100.254, tagged across xenbr0): a ping,
-# then 8 MiB outside -> guest and back, each checked against its MD5. The
-# outside's veth hands its tagged TCP to the bridge as GSO with a partial
-# checksum: what a netfront that parses untagged frames only (Linux's)
-# cannot take, so xnetback must cut it; and the other way for xnetfront
-# before Linux's netback.
+# then 8 MiB outside -> guest and back. The outside's veth hands its tagged
+# TCP to the bridge as GSO with a partial checksum: what a netfront that
+# parses untagged frames only (Linux's) cannot take, so xnetback must cut
+# it; and the other way for xnetfront before Linux's netback.
 vlan_transfer() {
     check "$1: ping over VLAN 100, guest -> outside" on "$2" "ping -c 3 -W 3 10.9.100.254"
-    serve 5006 /tmp/serve-blob8 out
-    _pid=$serve_pid
-    _got=$(on "$2" "nc 10.9.100.254 5006 </dev/null >/tmp/vblob && md5sum /tmp/vblob | cut -d' ' -f1")
-    if [ "$_got" = "$blob8_md5" ]; then ok "$1: 8 MiB outside -> guest over VLAN 100, content verified"; else
-        bad "$1: 8 MiB outside -> guest over VLAN 100: md5 '$_got', want $blob8_md5"
-    fi
-    kill "$_pid" 2>/dev/null
-    rm -f /tmp/got.md5
-    serve 5007 /tmp/sink-md5 out
-    _pid=$serve_pid
-    on "$2" "nc 10.9.100.254 5007 </tmp/vblob" >/dev/null
-    wait_for 30 test -s /tmp/got.md5
-    if [ "$(cat /tmp/got.md5 2>/dev/null)" = "$blob8_md5" ]; then
-        ok "$1: 8 MiB guest -> outside over VLAN 100, content verified"
-    else
-        bad "$1: 8 MiB guest -> outside over VLAN 100: md5 '$(cat /tmp/got.md5 2>/dev/null)', want $blob8_md5"
-    fi
-    kill "$_pid" 2>/dev/null
+    round_trip "$1" "$2" 10.9.100.254 out blob8 "$blob8_md5" "8 MiB" "outside (VLAN 100)" 5006
 }
 
 # send_in_background IP PORT PROGRAM: the guest at IP sends its copy of the
