@@ -168,15 +168,19 @@ void BackQueue::fault(const Error& e, bool quiet) {
 bool BackQueue::copy_failed(const CopySegment& s, const char* what) {
     if (s.status == 0) return false;
     GrantRef ref = s.src.foreign ? s.src.ref : s.dst.ref;
+    std::string copy = fmt::format("grant copy of {} ref {} of domain {} (queue {}): {}", what, ref,
+                                   vif_.dom, index_, gntst_name(s.status));
+    // The same words as Vif::check_peer's: the log says why the vif left.
+    Error gone{ENOTCONN, fmt::format("queue {}: the frontend closed its event channel (its "
+                                     "process or domain is gone); a {}",
+                                     index_, copy)};
     // A domain going away is nothing to blame it for: bad_domain once it
     // is gone, and while it is torn down its grants fail too, but its
     // event channels are closed first (Xen's domain_kill, the sim's
     // destroy), so an unbound peer tells the two apart.
-    Error e{EPROTO, fmt::format("grant copy of {} ref {} of domain {} (queue {}): {}", what, ref,
-                                vif_.dom, index_, gntst_name(s.status))};
     auto bound = peer_bound();
     if (s.status == GNTST_bad_domain || (bound && !*bound)) {
-        fault(e, true);
+        fault(gone, true);
         return true;
     }
     if (broken_) return true;
@@ -186,9 +190,11 @@ bool BackQueue::copy_failed(const CopySegment& s, const char* what) {
     // verdict waits a moment for the channels.
     broken_ = true;
     r_.remove(port_.fd());
-    auto t = r_.after(kTeardownGrace, [this, e] {
+    Error e{EPROTO, copy};
+    auto t = r_.after(kTeardownGrace, [this, e, gone] {
         auto b = peer_bound();
-        vif_.fault(e, b && !*b);
+        bool quiet = b && !*b;
+        vif_.fault(quiet ? gone : e, quiet);
     });
     if (t) {
         verdict_ = std::move(*t);
