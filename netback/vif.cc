@@ -186,6 +186,11 @@ Status Vif::setup() {
     if (!(st = write_advertised())) return st;
 
     return s_.xs.transact([&](XenStore::Tx tx) -> Status {
+        // As every write of ours: never into a directory the toolstack
+        // removed meanwhile (it would come back, and the vif with it).
+        auto dir = s_.xs.try_read(dir_, tx);
+        if (!dir) return Unexpected{dir.error()};
+        if (!*dir) return {};
         auto w = [&](std::string_view key, auto value) {
             return s_.xs.write(be(key), fmt::format("{}", value), tx);
         };
