@@ -195,8 +195,7 @@ bool must_cut(std::span<const uint8_t> frame, const vnet::Hdr& h, const TxRules&
     if (h.gso_type == vnet::kGsoNone || rules.tagged || frame.size() < pkt::kEthHeader) {
         return false;
     }
-    uint16_t type = uint16_t(frame[12] << 8 | frame[13]);
-    return type == 0x8100 || type == 0x88a8 || type == 0x9100;  // 802.1Q, 802.1ad, the old QinQ
+    return pkt::is_vlan_tpid(uint16_t(frame[12] << 8 | frame[13]));
 }
 
 Expected<Meta, Drop> cut(std::span<const uint8_t> frame, const vnet::Hdr& h, const TxRules& rules,

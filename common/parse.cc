@@ -12,10 +12,7 @@ namespace {
 
 constexpr std::uint16_t kEtherIpv4 = 0x0800;
 constexpr std::uint16_t kEtherIpv6 = 0x86dd;
-constexpr std::uint16_t kEtherVlan = 0x8100;     // 802.1Q
-constexpr std::uint16_t kEtherQinQ = 0x88a8;     // 802.1ad service tag
-constexpr std::uint16_t kEtherQinQOld = 0x9100;  // pre-standard QinQ, still seen
-constexpr std::uint16_t kEtherTeb = 0x6558;      // transparent Ethernet bridging (Geneve)
+constexpr std::uint16_t kEtherTeb = 0x6558;  // transparent Ethernet bridging (Geneve)
 
 constexpr std::uint8_t kProtoHopByHop = 0;
 constexpr std::uint8_t kProtoTcp = 6;
@@ -53,8 +50,7 @@ class Parser {
         std::size_t pos = off + 12;  // the type of the outermost tag or payload
         std::uint8_t tags = 0;
         for (std::uint16_t type = be16(at(pos));; type = be16(at(pos))) {
-            if (type != kEtherVlan && type != kEtherQinQ && type != kEtherQinQOld)
-                return L2{type, static_cast<std::uint32_t>(pos + 2), tags};
+            if (!is_vlan_tpid(type)) return L2{type, static_cast<std::uint32_t>(pos + 2), tags};
             if (++tags > kMaxVlanTags) return fail(Error::too_many_vlan_tags, pos);
             // A tag is TPID (already read), TCI, then the next type.
             if (!fits(pos + 2, 4, end)) return fail(Error::truncated_vlan, pos);

@@ -48,13 +48,20 @@ Vif::~Vif() {
 // Writes KEY in our directory only while the directory exists: a plain
 // write would re-create a directory the toolstack just removed (xenstore
 // creates missing parents), and the vif would never go.
-void Vif::write_own(std::string_view key, std::string_view value) {
-    auto st = s_.xs.transact([&](XenStore::Tx tx) -> Status {
+// Every write of ours into the vif's directory goes through here: never
+// into a directory the toolstack removed meanwhile, which would bring it
+// back (and the vif with it, as it then never sees itself removed).
+Status Vif::write_in_dir(const std::function<Status(XenStore::Tx)>& writes) {
+    return s_.xs.transact([&](XenStore::Tx tx) -> Status {
         auto dir = s_.xs.try_read(dir_, tx);
         if (!dir) return Unexpected{dir.error()};
-        if (!*dir) return {};
-        return s_.xs.write(be(key), value, tx);
+        if (!*dir) return {};  // being removed
+        return writes(tx);
     });
+}
+
+void Vif::write_own(std::string_view key, std::string_view value) {
+    auto st = write_in_dir([&](XenStore::Tx tx) { return s_.xs.write(be(key), value, tx); });
     if (!st) log::error("{}: {}", name(), st.error().message());
 }
 
@@ -104,10 +111,7 @@ void Vif::on_fault(const Error& e, bool quiet) {
 // the frontend when it connects.
 Status Vif::write_advertised() {
     auto a = offload::advertised(policy_.policy());
-    return s_.xs.transact([&](XenStore::Tx tx) -> Status {
-        auto dir = s_.xs.try_read(dir_, tx);
-        if (!dir) return Unexpected{dir.error()};
-        if (!*dir) return {};  // being removed: do not re-create it
+    return write_in_dir([&](XenStore::Tx tx) -> Status {
         // feature-no-csum-offload is not in netif.h for a backend:
         // xnetfront honours it (others ignore it), so that rx-checksum off
         // here also keeps IPv4 partials away.
@@ -185,12 +189,7 @@ Status Vif::setup() {
     if (!(st = link::set_up(name(), true))) return st;
     if (!(st = write_advertised())) return st;
 
-    return s_.xs.transact([&](XenStore::Tx tx) -> Status {
-        // As every write of ours: never into a directory the toolstack
-        // removed meanwhile (it would come back, and the vif with it).
-        auto dir = s_.xs.try_read(dir_, tx);
-        if (!dir) return Unexpected{dir.error()};
-        if (!*dir) return {};
+    return write_in_dir([&](XenStore::Tx tx) -> Status {
         auto w = [&](std::string_view key, auto value) {
             return s_.xs.write(be(key), fmt::format("{}", value), tx);
         };

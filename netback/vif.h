@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,6 +72,7 @@ class Vif {
     void teardown();
     void switch_state(netif::State s);
     void write_own(std::string_view key, std::string_view value);
+    Status write_in_dir(const std::function<Status(XenStore::Tx)>& writes);
     void report(const Error& e);
     void blame(const Error& e);
     void on_fault(const Error& e, bool quiet);

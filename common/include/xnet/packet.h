@@ -29,6 +29,12 @@ inline constexpr std::size_t kMaxIpv6ExtHeaders = 16;  // RFC 8200 allows each o
 inline constexpr std::uint16_t kVxlanPort = 4789;
 inline constexpr std::uint16_t kGenevePort = 6081;
 
+// The ethertypes that start a VLAN tag: 802.1Q, 802.1ad's service tag, and
+// the pre-standard QinQ type still seen.
+constexpr bool is_vlan_tpid(std::uint16_t type) noexcept {
+    return type == 0x8100 || type == 0x88a8 || type == 0x9100;
+}
+
 enum class Error : std::uint8_t {
     truncated_ethernet,
     truncated_vlan,
