@@ -89,13 +89,23 @@ wait_for() {  # wait_for SECONDS CMD...: until CMD succeeds
     return 1
 }
 
+# tshark_r PCAP ARG...: tshark over a capture without reassembling TCP
+# streams. The checks here look at frames one by one, and a stream on a
+# port some dissector claims (iperf3's ports are random) can otherwise
+# take tshark many minutes to reassemble: one of 117 000 frames did.
+tshark_r() {
+    local f=$1
+    shift
+    tshark -n -r "$f" -o tcp.desegment_tcp_streams:FALSE "$@"
+}
+
 # bad_checksums PCAP: how many frames have an IP, TCP or UDP checksum that
 # tshark finds wrong. A TCP checksum of 0xffff where 0x0000 is computed is
 # right: the two are the same number in ones' complement (RFC 1624 section
 # 3), and Linux's software checksum (skb_checksum_help) writes 0xffff
 # whenever the result is 0, for TCP as for UDP. tshark flags it anyway.
 bad_checksums() {
-    tshark -n -r "$1" -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE \
+    tshark_r "$1" -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE \
         -o udp.check_checksum:TRUE -T fields -e frame.number -Y 'ip.checksum.status == 0 ||
         udp.checksum.status == 0 || (tcp.checksum.status == 0 &&
         !(tcp.checksum == 0xffff && tcp.checksum_calculated == 0x0000))' 2>/dev/null | grep -c .

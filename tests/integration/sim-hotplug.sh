@@ -175,7 +175,7 @@ for p in "${captures[@]}"; do kill -INT "$p" 2>/dev/null; done
 for p in "${captures[@]}"; do wait "$p" 2>/dev/null; done
 captures=()
 for leg in eth0 eth1; do
-    frames=$(tshark -n -r "$dir/outside-$leg.pcap" -T fields -e frame.number 2>/dev/null | grep -c .)
+    frames=$(tshark_r "$dir/outside-$leg.pcap" -T fields -e frame.number 2>/dev/null | grep -c .)
     check "outside $leg: tshark saw traffic ($frames frames)" test "$frames" -gt 1000
     bad=$(bad_checksums "$dir/outside-$leg.pcap")
     check "outside $leg: every checksum valid ($bad bad)" test "$bad" -eq 0

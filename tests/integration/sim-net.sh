@@ -140,7 +140,7 @@ check "counters: GSO frames from the guest" \
 kill -INT "$capture_pid" 2>/dev/null
 wait "$capture_pid" 2>/dev/null
 capture_pid=
-statuses=$(tshark -n -r "$dir/outside.pcap" -o ip.check_checksum:TRUE \
+statuses=$(tshark_r "$dir/outside.pcap" -o ip.check_checksum:TRUE \
     -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE -T fields \
     -e ip.checksum.status -e tcp.checksum.status -e udp.checksum.status 2>/dev/null)
 frames=$(grep -c . <<<"$statuses")
@@ -148,7 +148,7 @@ bad=$(bad_checksums "$dir/outside.pcap")
 check "outside: tshark saw traffic ($frames frames)" test "$frames" -gt 10000
 check "outside: every checksum valid ($bad bad)" test "$bad" -eq 0
 tagged() {  # tagged FILTER: how many of vlan-send's frames match FILTER, checksum good
-    tshark -n -r "$dir/outside.pcap" -o udp.check_checksum:TRUE \
+    tshark_r "$dir/outside.pcap" -o udp.check_checksum:TRUE \
         -Y "udp.dstport == 9999 && udp.checksum.status == 1 && $1" -T fields -e frame.number 2>/dev/null |
         grep -c .
 }

@@ -268,7 +268,7 @@ check "storm: connected at the end" wait_for 10 connected 1
 kill -INT "$capture_pid" 2>/dev/null
 wait "$capture_pid" 2>/dev/null
 capture_pid=
-statuses=$(tshark -n -r "$dir/outside.pcap" -o ip.check_checksum:TRUE \
+statuses=$(tshark_r "$dir/outside.pcap" -o ip.check_checksum:TRUE \
     -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE -T fields \
     -e ip.checksum.status -e tcp.checksum.status -e udp.checksum.status 2>/dev/null)
 frames=$(grep -c . <<<"$statuses")
@@ -276,7 +276,7 @@ bad=$(bad_checksums "$dir/outside.pcap")
 check "storm: tshark saw the transfer ($frames frames)" test "$frames" -gt 5000
 check "storm: every checksum that left the host valid ($bad bad)" test "$bad" -eq 0
 check "storm: the capture spans the toggles" \
-    test "$(tshark -n -r "$dir/outside.pcap" -T fields -e frame.time_relative 2>/dev/null |
+    test "$(tshark_r "$dir/outside.pcap" -T fields -e frame.time_relative 2>/dev/null |
         tail -n 1 | cut -d. -f1)" -ge 15
 check "no grant copy failed during the renegotiations" \
     sh -c "! grep -q 'grant copy' '$dir/xnetback.log'"

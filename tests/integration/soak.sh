@@ -87,7 +87,7 @@ check_captures() {
     [[ "${1:-}" == all ]] || files=$(head -n -1 <<<"$files")
     for f in $files; do
         bad=$((bad + $(bad_checksums "$f")))
-        frames=$((frames + $(tshark -n -r "$f" 2>/dev/null | grep -c .)))
+        frames=$((frames + $(tshark_r "$f" 2>/dev/null | grep -c .)))
         rm -f "$f"
     done
 }
