@@ -54,6 +54,17 @@ check() {  # check NAME CMD... : CMD must succeed
     fi
 }
 
+# check_log_clean NAME LOG: LOG has no line that a daemon logged as an
+# error ("xnetback: error: ..."; not merely the word, as in an info line
+# quoting GNTST_general_error). On failure the first few are printed, for
+# a CI log that is all one has.
+check_log_clean() {
+    local pattern='^[a-z-]*: error: '
+    check "$1" sh -c "! grep -q '$pattern' '$2'"
+    grep "$pattern" "$2" | head -5 | sed 's/^/      /'
+    return 0
+}
+
 as() {  # as DOMID CMD...: run CMD acting as that domain
     local dom=$1
     shift

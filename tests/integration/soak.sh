@@ -167,7 +167,7 @@ for d in 1 2 3 4; do
     done
 done
 check "no end found a bad checksum ($sums)" test "$sums" -eq 0
-check "xnetback never faulted a vif" sh -c "! grep -q 'error: vif' '$dir/xnetback.log'"
+check "xnetback never faulted a vif" sh -c "! grep -q '^xnetback: error: vif' '$dir/xnetback.log'"
 pid=$(back_pid)
 kill -TERM "$pid"
 check "xnetback stops on SIGTERM" wait_for 10 sh -c "! kill -0 $pid 2>/dev/null"
