@@ -9,6 +9,7 @@
 #   make check-xen  Xen under QEMU only (tests/xen/; packages cached in /var/cache/xnet-xen)
 #   make fuzz       run the libFuzzer targets for FUZZ_SECONDS each (clang)
 #   make tidy       clang-tidy over every source (.clang-tidy)
+#   make cppcheck   cppcheck over the same sources (.cppcheck-suppressions)
 #   make install    PREFIX=/usr/local DESTDIR= (see the install section)
 #   make deb        the Debian packages, into build/deb/
 #   make demo       the guided demonstration
@@ -170,6 +171,11 @@ check-unit: deps
 .PHONY: tidy
 tidy: deps
 	@scripts/tidy
+
+# cppcheck over the same sources, with .cppcheck-suppressions (scripts/cppcheck).
+.PHONY: cppcheck
+cppcheck: deps
+	@scripts/cppcheck
 
 format-check:
 	@scripts/format-check

@@ -41,7 +41,8 @@ std::string_view state_name(State s) {
         "Unknown", "Initialising", "InitWait",      "Initialised", "Connected",
         "Closing", "Closed",       "Reconfiguring", "Reconfigured"};
     auto i = static_cast<size_t>(s);
-    return i < names.size() ? names[i] : "invalid";
+    if (i >= names.size()) return "invalid";
+    return names[i];
 }
 
 std::optional<uint64_t> parse_number(std::string_view s, uint64_t max) {

@@ -80,7 +80,7 @@ bool PolicyFollower::update(const XenStore& xs, const std::string& dir,
                             const std::function<void(const Error&)>& report) {
     auto kp = read_policy_keys(xs, dir, fallback_, policy_);
     std::string errors;
-    for (auto& e : kp.errors)
+    for (const auto& e : kp.errors)
         errors += e.message() + "\n";
     if (errors != errors_) {
         errors_ = errors;

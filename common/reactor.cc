@@ -100,7 +100,7 @@ Status EpollReactor::run_once(int timeout_ms) {
     // (busy polling, a long backlog) does not starve the others.
     auto now = std::move(deferred_);
     deferred_.clear();
-    for (auto& f : now)
+    for (const auto& f : now)
         f();
     return {};
 }

@@ -81,7 +81,6 @@ LockedTable::~LockedTable() {
 
 int16_t LockedTable::acquire(uint32_t ref, uint16_t self, bool write, uint32_t* frame) {
     if (ref >= simproto::kGrantEntries) return GNTST_bad_gntref;
-    grant_entry_v1& e = t_.entries[ref];
     simproto::ActiveEntry& a = t_.active->entries[ref];
     // Xen's pin counters are bytes with an overflow check; ours are wider.
     if (a.read_pins == UINT16_MAX || (write && a.write_pins == UINT16_MAX)) {
@@ -92,6 +91,7 @@ int16_t LockedTable::acquire(uint32_t ref, uint16_t self, bool write, uint32_t* 
         // _set_status_v1(): the entry is checked and the in-use flags set
         // in one cmpxchg, so the granter's end-access (a cmpxchg that needs
         // the flags clear) either sees them or has already revoked.
+        grant_entry_v1& e = t_.entries[ref];
         auto word = combo(e);
         uint16_t set = GTF_reading | (write ? GTF_writing : 0);
         uint32_t old = word.load(std::memory_order_acquire);

@@ -13,6 +13,7 @@ namespace xnet::ctl {
 namespace {
 
 struct VifId {
+    // cppcheck-suppress unusedStructMember ; read through the optional parse_vif returns
     unsigned dom, devid;
 };
 
@@ -98,7 +99,7 @@ Expected<End, Failure> resolve(const Command& c, const Platform& p, const XenSto
     if (!c.control.empty()) {
         candidates.emplace_back(c.control, ~0u);
     } else if (auto kids = xs.directory(base)) {
-        for (auto& k : *kids) {
+        for (const auto& k : *kids) {
             if (auto n = number(k))
                 candidates.emplace_back(frontend_control_path(p.kind(), *n), *n);
         }

@@ -83,12 +83,12 @@ void Backend::rescan() {
     auto doms = s_.xs.directory(root_);
     std::vector<std::pair<DomId, unsigned>> seen;
     if (doms) {
-        for (auto& d : *doms) {
+        for (const auto& d : *doms) {
             auto dom = netif::parse_number(d, 0x7fef);
             if (!dom) continue;
             auto devs = s_.xs.directory(root_ + "/" + d);
             if (!devs) continue;
-            for (auto& n : *devs) {
+            for (const auto& n : *devs) {
                 if (auto devid = netif::parse_number(n, 0xffff)) {
                     seen.emplace_back(DomId(*dom), unsigned(*devid));
                 }
@@ -101,7 +101,7 @@ void Backend::rescan() {
     std::vector<std::pair<DomId, unsigned>> known;
     for (auto& [k, v] : vifs_)
         known.push_back(k);
-    for (auto& k : known)
+    for (const auto& k : known)
         reconcile(k.first, k.second);
 }
 

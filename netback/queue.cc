@@ -538,12 +538,12 @@ void BackQueue::finish_rx(std::vector<RxFrame>& batch) {
     if (!segs_.empty()) {
         auto st = gt_.copy(segs_);
         if (!st) return fault(st.error());
-        for (auto& s : segs_) {
+        for (const auto& s : segs_) {
             if (copy_failed(s, "rx buffer")) return;
         }
     }
     auto& c = vif_.counters.tx;
-    for (auto& f : batch) {
+    for (const auto& f : batch) {
         ++c.packets;
         c.bytes += f.len;
     }

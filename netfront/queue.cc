@@ -158,10 +158,10 @@ void FrontQueue::run_tx() {
     for (; n < kBudget; ++n) {
         // Room for the largest frame: its slots, an extra, and its pages.
         if (tx_.free_slots() < netif::kMaxSlots + 1) break;
-        unsigned start = tx_head_ + kMaxFramePages > kPool ? 0 : tx_head_;
+        unsigned first = tx_head_ + kMaxFramePages > kPool ? 0 : tx_head_;
         bool room = true;
         for (unsigned i = 0; i < kMaxFramePages && room; ++i)
-            room = !tx_busy_[start + i];
+            room = !tx_busy_[first + i];
         if (!room) break;
 
         size_t len = 0;
@@ -169,13 +169,13 @@ void FrontQueue::run_tx() {
         if (!cut_.empty()) {
             // A segment of a frame cut below, before the port is read again.
             auto seg = cut_.front();
-            std::memcpy(tx_page(start), seg.data(), seg.size());
+            std::memcpy(tx_page(first), seg.data(), seg.size());
             cut_.pop();
             len = seg.size();
             m = cut_meta_;
         } else {
             vnet::Hdr h;
-            iovec v{tx_page(start), kMaxFramePages * kPage};
+            iovec v{tx_page(first), kMaxFramePages * kPage};
             auto got = port_->read(h, {&v, 1});
             if (!got) {
                 log::warn("{}: queue {}: {}", f_.name, index_, got.error().message());
@@ -192,13 +192,13 @@ void FrontQueue::run_tx() {
                 c.drop(Drop::too_big);
                 continue;
             }
-            if (offload::must_cut({tx_page(start), len}, h, f_.tx)) {
-                auto cm = offload::cut({tx_page(start), len}, h, f_.tx, cut_, c);
+            if (offload::must_cut({tx_page(first), len}, h, f_.tx)) {
+                auto cm = offload::cut({tx_page(first), len}, h, f_.tx, cut_, c);
                 if (!cm) c.drop(cm.error());
                 cut_meta_ = cm ? *cm : netif::Meta{};
                 continue;  // the segments go next
             }
-            m = offload::to_ring({tx_page(start), len}, h, f_.tx, c);
+            m = offload::to_ring({tx_page(first), len}, h, f_.tx, c);
             if (!m) {
                 c.drop(m.error());
                 continue;
@@ -213,9 +213,9 @@ void FrontQueue::run_tx() {
         // netif.h "Guest transmit": the first slot's size is the packet's.
         for (unsigned i = 0; i < pages; ++i) {
             netif::TxRequest req{};
-            req.gref = tx_pool_.refs()[start + i];
+            req.gref = tx_pool_.refs()[first + i];
             req.offset = 0;
-            req.id = uint16_t(start + i);
+            req.id = uint16_t(first + i);
             req.size = uint16_t(i == 0 ? len : std::min<size_t>(kPage, len - i * kPage));
             if (i == 0) {
                 req.flags = netif::tx_flags(*m);
@@ -223,7 +223,7 @@ void FrontQueue::run_tx() {
             }
             if (i + 1 < pages) req.flags |= netif::txf::more_data;
             tx_.put(req);
-            tx_busy_[start + i] = true;
+            tx_busy_[first + i] = true;
             if (i == 0 && gso) {
                 netif::ExtraInfo e = netif::gso_extra(*m);
                 netif::TxRequest raw{};
@@ -231,7 +231,7 @@ void FrontQueue::run_tx() {
                 tx_.put(raw);
             }
         }
-        tx_head_ = start + pages == kPool ? 0 : start + pages;
+        tx_head_ = first + pages == kPool ? 0 : first + pages;
         ++c.packets;
         c.bytes += len;
         pushed = true;

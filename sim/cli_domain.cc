@@ -50,12 +50,8 @@ Result<simproto::Reply> toolstack_call(const std::string& dir, const Request& re
 void remove_netns(uint32_t dom) {
     std::string ns = netns_name(dom);
     if (!fs::exists("/run/netns/" + ns)) return;
-    for (int round = 0; round < 3; ++round) {
-        std::ifstream none;
-        auto out =
-            run({"sh", "-c", fmt::format("ip netns pids {} | xargs -r kill -9", ns)}, {}, true);
-        (void)out;
-    }
+    for (int round = 0; round < 3; ++round)
+        (void)run({"sh", "-c", fmt::format("ip netns pids {} | xargs -r kill -9", ns)}, {}, true);
     (void)run({"ip", "netns", "delete", ns}, {}, true);
 }
 

@@ -416,7 +416,7 @@ Reply Hypervisor::unbind(HandleId h, DomId dom, uint32_t p) {
 }
 
 Reply Hypervisor::peer(HandleId h, DomId dom, uint32_t p, std::vector<int>& fds) {
-    Domain& d = *find(dom);
+    const Domain& d = *find(dom);
     if (p == 0 || p >= kMaxPorts || d.ports[p].owner != h) return status(-ENOTCONN);
     const Port& port = d.ports[p];
     Reply r;

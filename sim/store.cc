@@ -134,7 +134,7 @@ class Store::View {
 
 // --- connections and helpers ----------------------------------------------
 
-Store::Store(Sink sink, Limits limits) : sink_(std::move(sink)), limits_(limits) {
+Store::Store(Sink sink, const Limits& limits) : sink_(std::move(sink)), limits_(limits) {
     // The tree a fresh xenstored starts with (setup_structure()), all owned
     // by dom0 and private; the toolstack creates /local.
     View v(*this, nullptr);
@@ -274,7 +274,7 @@ XsResult<void> Store::create(View& v, const Conn& c, const std::string& path,
 }
 
 // A change is fired now, or at commit when made inside a transaction.
-void Store::finish(View& v, Change change) {
+void Store::finish(const View& v, Change change) {
     if (v.tx()) {
         v.tx()->changes.push_back(std::move(change));
     } else {

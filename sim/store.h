@@ -53,7 +53,7 @@ class Store {
   public:
     using Sink = std::function<void(const WatchEvent&)>;
 
-    explicit Store(Sink sink, Limits limits = {});
+    explicit Store(Sink sink, const Limits& limits = {});
 
     // A connection acts as one domain; dom0's is privileged.
     void connect(ConnId conn, DomId dom, bool privileged);
@@ -151,7 +151,7 @@ class Store {
     XsResult<const Node*> get(View& v, const Conn& conn, const std::string& path, uint8_t need);
     XsResult<void> create(View& v, const Conn& conn, const std::string& path,
                           std::string_view value, bool overwrite);
-    void finish(View& v, Change change);
+    void finish(const View& v, Change change);
     void fire(const Change& change);
     void fire_special(std::string_view node);
     bool can_read_for_watch(const Watch& w, const std::string& path,

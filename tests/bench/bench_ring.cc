@@ -154,7 +154,7 @@ class Sink final : public LocalPort {
     Result<size_t> read(vnet::Hdr&, std::span<const iovec>) override { return size_t(0); }
     Status write(const vnet::Hdr& h, std::span<const iovec> frame) override {
         ++packets_;
-        for (auto& v : frame)
+        for (const auto& v : frame)
             bytes_ += v.iov_len;
         if (h.flags & vnet::kNeedsCsum) ++partials_;
         if ((packets_ & 255) == 0) tick();
@@ -328,7 +328,8 @@ double ceiling_mpps() {
     void* mem = mmap(nullptr, sizeof(SharedRing), PROT_READ | PROT_WRITE,
                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) die("mmap");
-    auto* ring = new (mem) SharedRing{};
+    auto* ring = static_cast<SharedRing*>(mem);
+    new (ring) SharedRing{};
     std::atomic_ref<uint32_t> prod(ring->prod), cons(ring->cons);
     constexpr uint32_t kBatch = 64;
     pid_t producer = fork();
@@ -406,8 +407,11 @@ int main(int argc, char** argv) {
             auto it = std::find_if(loads.begin(), loads.end(), [&](const Workload& w) {
                 return w.name == std::string(argv[i]);
             });
-            if (it == loads.end()) die(fmt::format("no workload '{}' (64, 1500, gso64k)", argv[i]));
-            chosen.push_back(*it);
+            if (it != loads.end()) {
+                chosen.push_back(*it);
+            } else {
+                die(fmt::format("no workload '{}' (64, 1500, gso64k)", argv[i]));
+            }
         }
         loads = std::move(chosen);
     }

@@ -206,7 +206,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
         }
     }
-    for (Client& c : clients) {
+    for (const Client& c : clients) {
         store.disconnect(c.id);
         xs.forget(c.id);
     }

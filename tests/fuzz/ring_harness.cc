@@ -110,7 +110,7 @@ class FakePort final : public LocalPort {
     }
     Status write(const vnet::Hdr& h, std::span<const iovec> frame) override {
         size_t len = 0;
-        for (auto& v : frame)
+        for (const auto& v : frame)
             len += v.iov_len;
         PROP(len >= 14 && len <= netif::kMaxPacket);
         if (h.flags & vnet::kNeedsCsum) {
@@ -202,11 +202,11 @@ class FakeGrants final : public GrantTable {
                 s.status = GNTST_general_error;  // read-only: Xen's answer
                 continue;
             }
-            uint8_t* page = pages_[f.ref].data() + f.offset;
+            uint8_t* at = pages_[f.ref].data() + f.offset;
             if (s.src.foreign) {
-                std::memcpy(s.dst.virt, page, s.len);
+                std::memcpy(s.dst.virt, at, s.len);
             } else {
-                std::memcpy(page, s.src.virt, s.len);
+                std::memcpy(at, s.src.virt, s.len);
             }
             s.status = GNTST_okay;
         }

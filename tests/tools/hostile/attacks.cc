@@ -16,7 +16,7 @@ constexpr uint16_t kFrameBytes = 200;
 
 // A broadcast frame of a local-experimental EtherType in page 0: harmless
 // wherever it ends up.
-void fill_frame(Conn& c) {
+void fill_frame(const Conn& c) {
     uint8_t* p = c.page(0);
     std::memset(p, 0xff, 6);
     std::memset(p + 6, 0x02, 6);
