@@ -31,7 +31,7 @@ bridged_outside() {
     in0 ip link set xenbr0 up
     in0 ip addr add 10.10.0.1/24 dev xenbr0
     in0 ip -6 addr add fd10::1/64 dev xenbr0 nodad
-    ip netns list | grep -qw "$out" || ip netns add "$out"
+    [[ -e "/run/netns/$out" ]] || ip netns add "$out"
     ip link add "$1" netns xnet-dom0 type veth peer name "$2" netns "$out"
     in0 ip link set "$1" master xenbr0
     in0 ip link set "$1" up

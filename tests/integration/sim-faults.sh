@@ -61,7 +61,7 @@ backend_connected() {
 front_pid() {  # front_pid DOMID: that guest's xnetfront
     local p
     for p in $(pgrep -f "^$build/xnetfront"); do
-        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "XNET_SIM_DOMID=$1" && echo "$p"
+        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -x "XNET_SIM_DOMID=$1" >/dev/null && echo "$p"
     done | head -n 1
 }
 all_connected() {
@@ -71,7 +71,7 @@ all_connected() {
 taps() { in0 ls /sys/class/net | grep -c '^vif'; }
 maps_below() { [[ $(back_maps) -lt $1 ]]; }
 left_connected() { [[ "$(as 0 xenstore-read "backend/vif/$1/0/state")" != 4 ]]; }
-logged() { grep "$1" "$dir/xnetback.log" | grep -q "$2"; }
+logged() { grep "$1" "$dir/xnetback.log" | grep "$2" >/dev/null; }
 # ping_bg DOMID NAME SECONDS: guest DOMID pings dom0 every 50 ms for
 # SECONDS, into NAME.log (a signal cannot end it early: a script's
 # background jobs ignore SIGINT, and SIGTERM would lose the summary).

@@ -162,7 +162,7 @@ status() {
     "$@" >/dev/null 2>&1
     [[ $? -eq $want ]]
 }
-listed() { ctl 0 list | grep -qE "$1"; }  # listed REGEX: a line of `xnetctl list` matches
+listed() { ctl 0 list | grep -E "$1" >/dev/null; }  # listed REGEX: a line of `xnetctl list` matches
 check "cli: list shows vif1.0 connected, with its settings" \
     listed '^vif1\.0 +backend +Connected +1 +on +on +on +on +on'
 check "cli: list shows vif2.0" listed '^vif2\.0 +backend +Connected'
