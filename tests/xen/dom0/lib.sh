@@ -155,6 +155,21 @@ diagnose() {
     echo "---"
 }
 
+# drops VIF IP: one line of where frames between dom0 and the xnet guest
+# at IP could have been dropped: the vif TAP's kernel counters, xnetback's,
+# the guest's eth0 and its xnetfront's (for a failed check's message).
+drops() {
+    _b=$(xnetctl -S "$1" --json 2>/dev/null)
+    _g=$(on_timeout=10 on "$2" "xnetctl -S eth0 --json" 2>/dev/null)
+    _k=/sys/class/net/$1/statistics
+    _gk=$(on_timeout=10 on "$2" "cat /sys/class/net/eth0/statistics/tx_dropped \
+        /sys/class/net/eth0/statistics/rx_dropped" 2>/dev/null | tr '\n' ' ')
+    echo "drops: $1 kernel tx $(cat "$_k/tx_dropped") rx $(cat "$_k/rx_dropped");" \
+        "xnetback tx $(counter "$_b" tx dropped) rx $(counter "$_b" rx dropped);" \
+        "guest eth0 kernel tx/rx ${_gk:-?};" \
+        "xnetfront tx $(counter "$_g" tx dropped) rx $(counter "$_g" rx dropped)"
+}
+
 # counter JSON DIRECTION NAME: one counter of an xnetctl -S --json reply
 counter() {
     echo "$1" | grep -o "\"$2\":{[^}]*" | grep -o "\"$3\":[0-9]*" | cut -d: -f2
