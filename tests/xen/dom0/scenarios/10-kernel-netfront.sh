@@ -33,8 +33,11 @@ check "kfront: Linux's netfront does not claim tagged offloads" \
 c0=$(xnetctl -S "$vif" --json)
 vlan_transfer kfront 10.9.0.11
 c1=$(xnetctl -S "$vif" --json)
+# (How many of the frames are GSO varies under TCG: 5 to 322 were cut in
+# runs so far. Any cut shows the path works on real Xen; the transfer's
+# MD5 shows its result.)
 cut=$(($(counter "$c1" tx gso_cut) - $(counter "$c0" tx gso_cut)))
-check "kfront: tagged GSO for Linux's netfront was cut in dom0 ($cut frames)" test "$cut" -gt 10
+check "kfront: tagged GSO for Linux's netfront was cut in dom0 ($cut frames)" test "$cut" -gt 0
 check "kfront: xnetctl --frontend -k reads what Linux's netfront advertised" \
     sh -c "xnetctl --frontend -k $vif --peer | grep -q 'feature-gso-tcpv4.*1'"
 
@@ -54,16 +57,16 @@ completed_rx=$(($(counter "$s1" rx csum_completed) - $(counter "$s0" rx csum_com
 completed_tx=$(($(counter "$s1" tx csum_completed) - $(counter "$s0" tx csum_completed)))
 partial_tx=$(($(counter "$s1" tx csum_partial) - $(counter "$s0" tx csum_partial)))
 check "kfront: rx off: the guest's partials completed in dom0 ($completed_rx)" \
-    test "$completed_rx" -gt 1000
+    test "$completed_rx" -ge "$min_frames"
 check "kfront: tx off: checksums completed before the guest ($completed_tx), none partial" \
-    test "$completed_tx" -gt 1000 -a "$partial_tx" -lt 100
+    test "$completed_tx" -ge "$min_frames" -a "$partial_tx" -lt 100
 s0=$s1
 check "kfront: xnetctl -K $vif rx on tx on" xnetctl -K "$vif" rx on tx on
 transfer_both "kfront (on again)" 10.9.0.11 8
 s1=$(xnetctl -S "$vif" --json)
 partial_rx=$(($(counter "$s1" rx csum_partial) - $(counter "$s0" rx csum_partial)))
 check "kfront: rx on: the guest's partials passed on as partial ($partial_rx)" \
-    test "$partial_rx" -gt 1000
+    test "$partial_rx" -ge "$min_frames"
 
 # Scenario 4 for this pair: what reaches the outside, per profile. The
 # keys -K set override a profile: xnet-policy reset drops them first.

@@ -33,7 +33,7 @@ c1=$(xnetctl -S "$vif" --json)
 cut=$(($(counter "$c1" tx gso_cut) - $(counter "$c0" tx gso_cut)))
 gso=$(($(counter "$c1" tx gso_packets) - $(counter "$c0" tx gso_packets)))
 check "xfront: tagged GSO crossed whole between xnet ends ($gso GSO frames, $cut cut)" \
-    test "$cut" -eq 0 -a "$gso" -gt 10
+    test "$cut" -eq 0 -a "$gso" -gt 0
 
 # Toggles on both ends, from dom0, during traffic.
 send_in_background 10.9.0.12 5003 /tmp/sink-null
@@ -49,7 +49,7 @@ check "xfront: the backend now advertises feature-no-csum-offload" xs_is "$be/fe
 transfer_both "xfront (guest tx off, backend rx off)" 10.9.0.12 8
 s1=$(on 10.9.0.12 "xnetctl -S eth0 --json")
 completed=$(($(counter "$s1" tx csum_completed) - $(counter "$s0" tx csum_completed)))
-check "xfront: the guest completes its checksums now ($completed)" test "$completed" -gt 1000
+check "xfront: the guest completes its checksums now ($completed)" test "$completed" -ge "$min_frames"
 check "xfront: both ends back to offload (xnet-policy reset drops the -K keys)" \
     sh -c "xnet-policy reset $d 0 --end both && xnetctl profile $vif offload &&
         xnetctl --frontend profile $vif offload"

@@ -19,11 +19,15 @@ check "kback: ping guest -> outside" on 10.9.0.14 "ping -c 3 -W 3 10.9.0.254"
 check "kback: IPv6 ping dom0 -> guest" ping6 -c 3 -W 3 fd09::14
 transfer_both kback 10.9.0.14 || diagnose kback "$vif" 10.9.0.14
 g0=$(on 10.9.0.14 "xnetctl -S eth0 --json")
-check "kback: Linux's netback passes partials to the guest" test "$(counter "$g0" rx csum_partial)" -gt 1000
+check "kback: Linux's netback passes partials to the guest" \
+    test "$(counter "$g0" rx csum_partial)" -ge $((4 * min_frames))  # 32 MiB
 vlan_transfer kback 10.9.0.14
 g1=$(on 10.9.0.14 "xnetctl -S eth0 --json")
+# (How many of the frames are GSO varies under TCG: 5 to 322 were cut in
+# runs so far. Any cut shows the path works on real Xen; the transfer's
+# MD5 shows its result.)
 cut=$(($(counter "$g1" tx gso_cut) - $(counter "$g0" tx gso_cut)))
-check "kback: tagged GSO for Linux's netback was cut in the guest ($cut frames)" test "$cut" -gt 10
+check "kback: tagged GSO for Linux's netback was cut in the guest ($cut frames)" test "$cut" -gt 0
 g0=$g1
 
 # The kernel backend's tx off: dom0's stack completes checksums before the vif.
@@ -50,8 +54,8 @@ verified=$(($(counter "$g1" rx csum_verified) - $(counter "$g0" rx csum_verified
 bad_sums=$(($(counter "$g1" rx csum_bad) - $(counter "$g0" rx csum_bad)))
 completed=$(($(counter "$g1" tx csum_completed) - $(counter "$g0" tx csum_completed)))
 check "kback: the guest verified what it received ($verified, $bad_sums bad)" \
-    test "$verified" -gt 1000 -a "$bad_sums" -eq 0
-check "kback: the guest completed what it sent ($completed)" test "$completed" -gt 1000
+    test "$verified" -ge "$min_frames" -a "$bad_sums" -eq 0
+check "kback: the guest completed what it sent ($completed)" test "$completed" -ge "$min_frames"
 check "kback: xl destroy" xl destroy kback
 check "kback: $vif is gone" wait_for 10 sh -c "! ip link show $vif"
 end_stage
