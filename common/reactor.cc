@@ -8,6 +8,9 @@
 
 #include <cerrno>
 
+#include "xnet/blocking.h"
+#include "xnet/log.h"
+
 namespace xnet {
 
 Timer& Timer::operator=(Timer&& o) noexcept {
@@ -93,16 +96,40 @@ Status EpollReactor::run_once(int timeout_ms) {
         // Removed (or removed and replaced) by an earlier handler this round.
         if (it == handlers_.end() || it->second.gen != gen) continue;
         auto h = it->second.h;  // keeps it alive if it removes itself
+        Started s = start();
         (*h)(evs[i].events);
+        if (stall_over_.count()) timed(s, fd);
     }
     // What was deferred until now; what these defer runs next round, after
     // a look at the descriptors, so a queue that keeps rescheduling itself
     // (busy polling, a long backlog) does not starve the others.
     auto now = std::move(deferred_);
     deferred_.clear();
-    for (const auto& f : now)
+    for (const auto& f : now) {
+        Started s = start();
         f();
+        if (stall_over_.count()) timed(s, -1);
+    }
     return {};
+}
+
+EpollReactor::Started EpollReactor::start() const {
+    if (!stall_over_.count()) return {};
+    return {Clock::now(), blocking::tallies()};
+}
+
+void EpollReactor::timed(const Started& s, int fd) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - s.at);
+    if (ms < stall_over_) return;
+    ++stalls_.count;
+    stalls_.longest = std::max(stalls_.longest, ms);
+    auto waited = blocking::describe(s.tallies, blocking::tallies());
+    std::string in = waited.empty() ? "" : "; waiting on " + waited;
+    if (fd < 0) {
+        log::warn("event loop held {} ms by deferred work{}", ms.count(), in);
+    } else {
+        log::warn("event loop held {} ms by descriptor {}'s handler{}", ms.count(), fd, in);
+    }
 }
 
 Status EpollReactor::stop_on_signals() {

@@ -12,12 +12,15 @@
 #include <cerrno>
 #include <cstring>
 
+#include "xnet/blocking.h"
+
 namespace xnet {
 namespace {
 
 constexpr short kTapFlags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
 
 Result<UniqueFd> open_queue(const std::string& name) {
+    blocking::Scope wait(blocking::Service::tap);
     if (name.empty() || name.size() >= IFNAMSIZ) {
         return fail(EINVAL, "creating TAP '" + name + "': bad interface name");
     }
@@ -35,6 +38,7 @@ Result<UniqueFd> open_queue(const std::string& name) {
 }
 
 Status ifreq_ioctl(unsigned long req, ifreq& ifr, const std::string& what) {
+    blocking::Scope wait(blocking::Service::tap);
     UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!s) return fail(errno, what);
     if (ioctl(s.get(), req, &ifr) < 0) return fail(errno, what);
@@ -87,6 +91,7 @@ Result<std::unique_ptr<TapQueue>> Tap::add_queue() const {
 }
 
 Status Tap::set_offload(TapOffload o) {
+    blocking::Scope wait(blocking::Service::tap);
     unsigned bits = (o.csum ? TUN_F_CSUM : 0) | (o.csum && o.tso4 ? TUN_F_TSO4 : 0) |
                     (o.csum && o.tso6 ? TUN_F_TSO6 : 0);
     if (ioctl(first_.fd(), TUNSETOFFLOAD, bits) < 0) {
@@ -96,6 +101,7 @@ Status Tap::set_offload(TapOffload o) {
 }
 
 Status Tap::set_persist(bool on) {
+    blocking::Scope wait(blocking::Service::tap);
     if (ioctl(first_.fd(), TUNSETPERSIST, on ? 1 : 0) < 0) {
         return fail(errno, "making " + name_ + (on ? " persistent" : " transient"));
     }
@@ -103,6 +109,7 @@ Status Tap::set_persist(bool on) {
 }
 
 Status Tap::set_carrier(bool up) {
+    blocking::Scope wait(blocking::Service::tap);
     int v = up ? 1 : 0;
     if (ioctl(first_.fd(), TUNSETCARRIER, &v) < 0) {
         return fail(errno, "setting the carrier of " + name_);

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <sys/epoll.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "xnet/control.h"
@@ -99,14 +101,25 @@ void Backend::rescan() {
         reconcile(dom, devid);
     // Those no longer listed find out that they are gone.
     std::vector<std::pair<DomId, unsigned>> known;
-    for (auto& [k, v] : vifs_)
-        known.push_back(k);
+    for (auto& [k, v] : vifs_) {
+        if (std::find(seen.begin(), seen.end(), k) == seen.end()) known.push_back(k);
+    }
     for (const auto& k : known)
         reconcile(k.first, k.second);
 }
 
+// Every key written under a vif's directory, ours included, is a watch
+// event, and a handshake writes dozens; each reconcile reads about ten
+// keys, each a round trip to xenstored, while every other vif waits. So
+// the events drained in one go make one reconcile per vif: it reads the
+// keys as they are now, which is all the state machine looks at.
 void Backend::on_store() {
     bool full_scan = false;
+    std::vector<std::pair<DomId, unsigned>> touched;
+    auto touch = [&](DomId dom, unsigned devid) {
+        auto k = std::pair{dom, devid};
+        if (std::find(touched.begin(), touched.end(), k) == touched.end()) touched.push_back(k);
+    };
     while (auto ev = s_.xs.next_event()) {
         if (ev->token == kVifsToken) {
             std::string_view path = ev->path;
@@ -116,16 +129,18 @@ void Backend::on_store() {
             }
             auto p = parse_rel(path.substr(root_.size() + 1));
             if (p.dom && p.devid) {
-                reconcile(*p.dom, *p.devid);
+                touch(*p.dom, *p.devid);
             } else {
                 full_scan = true;  // a whole domain's directory came or went
             }
         } else if (ev->token.rfind("fe/", 0) == 0) {
             auto p = parse_rel(std::string_view(ev->token).substr(3));
-            if (p.dom && p.devid && vifs_.count({*p.dom, *p.devid})) reconcile(*p.dom, *p.devid);
+            if (p.dom && p.devid && vifs_.count({*p.dom, *p.devid})) touch(*p.dom, *p.devid);
         }
     }
-    if (full_scan) rescan();
+    if (full_scan) return rescan();  // which reconciles every vif, listed or known
+    for (const auto& [dom, devid] : touched)
+        reconcile(dom, devid);
 }
 
 void Backend::remove_stale_taps() {

@@ -86,6 +86,7 @@ int run(int argc, char** argv) {
 
     auto& loop = **reactor;
     if (auto st = loop.stop_on_signals(); !st) return fatal(st.error());
+    loop.report_stalls(kStallReport);
 
     netback::Services services{loop, **platform, *xs, **gt, opts};
     netback::Backend backend(services);

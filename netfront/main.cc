@@ -90,6 +90,7 @@ int run(int argc, char** argv) {
 
     auto& loop = **reactor;
     if (auto st = loop.stop_on_signals(); !st) return fatal(st.error());
+    loop.report_stalls(kStallReport);
 
     netfront::Frontend front(loop, **platform, *xs, **gs, opts);
     if (control.empty()) control = frontend_control_path(kind, opts.devid);

@@ -15,6 +15,7 @@ extern "C" {
 }
 
 #include "xen_platform.h"
+#include "xnet/blocking.h"
 
 namespace xnet::xen {
 namespace {
@@ -30,12 +31,14 @@ class XenEventChannels final : public EventChannels {
     int fd() const override { return xenevtchn_fd(h_); }
 
     Result<Port> alloc_unbound(DomId remote) override {
+        blocking::Scope wait(blocking::Service::events);
         xenevtchn_port_or_error_t p = xenevtchn_bind_unbound_port(h_, remote);
         if (p < 0)
             return fail(errno, fmt::format("allocating an event channel for domain {}", remote));
         return Port(p);
     }
     Result<Port> bind_interdomain(DomId remote, Port remote_port) override {
+        blocking::Scope wait(blocking::Service::events);
         xenevtchn_port_or_error_t p = xenevtchn_bind_interdomain(h_, remote, remote_port);
         if (p < 0) {
             return fail(errno, fmt::format("binding to port {} of domain {}", remote_port, remote));
@@ -43,6 +46,7 @@ class XenEventChannels final : public EventChannels {
         return Port(p);
     }
     Status unbind(Port port) override {
+        blocking::Scope wait(blocking::Service::events);
         if (xenevtchn_unbind(h_, port) != 0)
             return fail(errno, fmt::format("unbinding port {}", port));
         return {};
@@ -72,6 +76,7 @@ class XenEventChannels final : public EventChannels {
         if (!xc_ && !(xc_ = xc_interface_open(nullptr, nullptr, 0))) {
             return fail(errno, "opening libxenctrl (for event channel status)");
         }
+        blocking::Scope wait(blocking::Service::events);
         xc_evtchn_status_t st{};
         st.dom = DOMID_SELF;
         st.port = port;
@@ -94,6 +99,7 @@ class XenGrantTable final : public GrantTable {
     Result<GrantMapping> map(DomId dom, std::span<const GrantRef> refs, bool writable) override {
         std::vector<uint32_t> r(refs.begin(), refs.end());
         int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+        blocking::Scope wait(blocking::Service::grants);
         void* a = xengnttab_map_domain_grant_refs(h_, uint32_t(r.size()), dom, r.data(), prot);
         if (!a) return fail(errno, fmt::format("mapping {} grant(s) of domain {}", r.size(), dom));
         return GrantMapping(this, a, dom, std::move(r), writable);
@@ -119,6 +125,7 @@ class XenGrantTable final : public GrantTable {
             }
             o.len = s.len;
         }
+        blocking::Scope wait(blocking::Service::grants);
         if (xengnttab_grant_copy(h_, uint32_t(x.size()), x.data()) != 0) {
             return fail(errno, fmt::format("copying {} grant segment(s)", x.size()));
         }
@@ -128,7 +135,10 @@ class XenGrantTable final : public GrantTable {
     }
 
   protected:
-    void unmap(GrantMapping& m) override { xengnttab_unmap(h_, m.addr(), uint32_t(m.pages())); }
+    void unmap(GrantMapping& m) override {
+        blocking::Scope wait(blocking::Service::grants);
+        xengnttab_unmap(h_, m.addr(), uint32_t(m.pages()));
+    }
 
   private:
     xengnttab_handle* h_;
@@ -141,13 +151,17 @@ class XenGrantShare final : public GrantShare {
 
     Result<SharedPages> share(DomId dom, size_t count, bool writable) override {
         std::vector<GrantRef> refs(count);
+        blocking::Scope wait(blocking::Service::grants);
         void* a = xengntshr_share_pages(h_, dom, int(count), refs.data(), writable);
         if (!a) return fail(errno, fmt::format("sharing {} page(s) with domain {}", count, dom));
         return SharedPages(this, a, dom, std::move(refs));
     }
 
   protected:
-    void unshare(SharedPages& s) override { xengntshr_unshare(h_, s.addr(), uint32_t(s.pages())); }
+    void unshare(SharedPages& s) override {
+        blocking::Scope wait(blocking::Service::grants);
+        xengntshr_unshare(h_, s.addr(), uint32_t(s.pages()));
+    }
 
   private:
     xengntshr_handle* h_;

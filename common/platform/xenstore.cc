@@ -7,6 +7,8 @@
 #include <cstdlib>
 
 #include <fmt/format.h>
+
+#include "xnet/blocking.h"
 // libxenstore's header has no C++ linkage guard.
 extern "C" {
 #include <xenstore.h>
@@ -56,6 +58,7 @@ Result<XenStore> XenStore::open(const std::string& path) {
 }
 
 Result<std::string> XenStore::read(std::string_view path, Tx tx) const {
+    blocking::Scope wait(blocking::Service::xenstore);
     unsigned int len = 0;
     std::unique_ptr<char, Free> v(
         static_cast<char*>(xs_read(h_.get(), tx, str(path).c_str(), &len)));
@@ -71,6 +74,7 @@ Result<std::optional<std::string>> XenStore::try_read(std::string_view path, Tx 
 }
 
 Status XenStore::write(std::string_view path, std::string_view value, Tx tx) const {
+    blocking::Scope wait(blocking::Service::xenstore);
     if (!xs_write(h_.get(), tx, str(path).c_str(), value.data(), unsigned(value.size()))) {
         return fail(errno, fmt::format("writing {}", path));
     }
@@ -78,18 +82,21 @@ Status XenStore::write(std::string_view path, std::string_view value, Tx tx) con
 }
 
 Status XenStore::mkdir(std::string_view path, Tx tx) const {
+    blocking::Scope wait(blocking::Service::xenstore);
     if (!xs_mkdir(h_.get(), tx, str(path).c_str()))
         return fail(errno, fmt::format("creating {}", path));
     return {};
 }
 
 Status XenStore::rm(std::string_view path, Tx tx) const {
+    blocking::Scope wait(blocking::Service::xenstore);
     if (!xs_rm(h_.get(), tx, str(path).c_str()))
         return fail(errno, fmt::format("removing {}", path));
     return {};
 }
 
 Result<std::vector<std::string>> XenStore::directory(std::string_view path, Tx tx) const {
+    blocking::Scope wait(blocking::Service::xenstore);
     unsigned int n = 0;
     std::unique_ptr<char*, Free> list(xs_directory(h_.get(), tx, str(path).c_str(), &n));
     if (!list) return fail(errno, fmt::format("listing {}", path));
@@ -97,6 +104,7 @@ Result<std::vector<std::string>> XenStore::directory(std::string_view path, Tx t
 }
 
 Result<std::vector<XsPerm>> XenStore::get_perms(std::string_view path, Tx tx) const {
+    blocking::Scope wait(blocking::Service::xenstore);
     unsigned int n = 0;
     std::unique_ptr<xs_permissions, Free> p(
         xs_get_permissions(h_.get(), tx, str(path).c_str(), &n));
@@ -109,6 +117,7 @@ Result<std::vector<XsPerm>> XenStore::get_perms(std::string_view path, Tx tx) co
 }
 
 Status XenStore::set_perms(std::string_view path, const std::vector<XsPerm>& perms, Tx tx) const {
+    blocking::Scope wait(blocking::Service::xenstore);
     std::vector<xs_permissions> p;
     p.reserve(perms.size());
     for (const auto& e : perms)
@@ -121,19 +130,28 @@ Status XenStore::set_perms(std::string_view path, const std::vector<XsPerm>& per
 
 Status XenStore::transact(const std::function<Status(Tx)>& body) const {
     for (int attempt = 0; attempt < kTransactRetries; ++attempt) {
-        Tx tx = xs_transaction_start(h_.get());
+        Tx tx;
+        {
+            blocking::Scope wait(blocking::Service::xenstore);
+            tx = xs_transaction_start(h_.get());
+        }
         if (tx == XBT_NULL) return fail(errno, "starting a transaction");
+        auto end = [&](bool abort) {
+            blocking::Scope wait(blocking::Service::xenstore);
+            return xs_transaction_end(h_.get(), tx, abort);
+        };
         if (auto r = body(tx); !r) {
-            xs_transaction_end(h_.get(), tx, true);
+            end(true);
             return r;
         }
-        if (xs_transaction_end(h_.get(), tx, false)) return {};
+        if (end(false)) return {};
         if (errno != EAGAIN) return fail(errno, "committing a transaction");
     }
     return fail(EAGAIN, "committing a transaction (conflicts persisted)");
 }
 
 Status XenStore::watch(std::string_view path, std::string_view token) const {
+    blocking::Scope wait(blocking::Service::xenstore);
     if (!xs_watch(h_.get(), str(path).c_str(), str(token).c_str())) {
         return fail(errno, fmt::format("watching {}", path));
     }
@@ -141,6 +159,7 @@ Status XenStore::watch(std::string_view path, std::string_view token) const {
 }
 
 Status XenStore::unwatch(std::string_view path, std::string_view token) const {
+    blocking::Scope wait(blocking::Service::xenstore);
     if (!xs_unwatch(h_.get(), str(path).c_str(), str(token).c_str())) {
         return fail(errno, fmt::format("unwatching {}", path));
     }

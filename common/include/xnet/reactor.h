@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "xnet/blocking.h"
 #include "xnet/error.h"
 #include "xnet/fd.h"
 
@@ -53,6 +54,12 @@ class Reactor {
     Result<Timer> after(std::chrono::milliseconds delay, std::function<void()> f);
 };
 
+// What the daemons call a stall (EpollReactor::report_stalls): far longer
+// than any handler of theirs should run, since one vif's handler holds up
+// all the others, yet not so short that a loaded machine or a sanitizer
+// build would log it all the time.
+inline constexpr std::chrono::milliseconds kStallReport{200};
+
 // Reactor on epoll(7).
 class EpollReactor final : public Reactor {
   public:
@@ -68,6 +75,16 @@ class EpollReactor final : public Reactor {
     // One round: waits up to TIMEOUT (-1: forever) and dispatches.
     Status run_once(int timeout_ms);
     void stop() { stopping_ = true; }
+    // A handler that runs longer than OVER holds up every other descriptor
+    // (each vif of a daemon): such a stall is logged as a warning, with its
+    // length and the calls it waited on (blocking.h), and counted. Off
+    // (zero) by default.
+    void report_stalls(std::chrono::milliseconds over) { stall_over_ = over; }
+    struct Stalls {
+        uint64_t count = 0;
+        std::chrono::milliseconds longest{0};
+    };
+    const Stalls& stalls() const { return stalls_; }
     // A daemon's ending: SIGTERM and SIGINT stop run() (they are blocked
     // and read from a signalfd), SIGPIPE is ignored (a peer closing a
     // socket is an error return, not a reason to die).
@@ -75,6 +92,13 @@ class EpollReactor final : public Reactor {
 
   private:
     explicit EpollReactor(UniqueFd ep) : ep_(std::move(ep)) {}
+    using Clock = std::chrono::steady_clock;
+    struct Started {
+        Clock::time_point at;
+        blocking::Tallies tallies;
+    };
+    Started start() const;
+    void timed(const Started& s, int fd);
     struct Entry {
         uint32_t gen;
         std::shared_ptr<Handler> h;
@@ -85,6 +109,8 @@ class EpollReactor final : public Reactor {
     std::vector<std::function<void()>> deferred_;
     uint32_t next_gen_ = 1;
     bool stopping_ = false;
+    std::chrono::milliseconds stall_over_{0};
+    Stalls stalls_;
 };
 
 }  // namespace xnet

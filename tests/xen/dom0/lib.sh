@@ -3,6 +3,7 @@
 #   XNET-OK <check> [@T]   a check passed, T seconds after dom0 booted
 #   XNET-FAIL <check>: <detail> [@T]
 #   XNET-STAGE <name> / XNET-END <name>   a stage began / reached its end
+#   XNET-NOTE <text>       a figure or a diagnosis, printed, not counted
 # shellcheck shell=sh
 
 # iproute2's ip, not busybox's applet (which has no netns, nodad, ...).
@@ -210,7 +211,9 @@ round_trip() {
     _tf=0
     serve "$9" "/tmp/serve-$5" "$4"
     _pid=$serve_pid
+    flow_mark tx
     _got=$(on "$2" "nc $3 $9 </dev/null >/tmp/$5 && md5sum /tmp/$5 | cut -d' ' -f1")
+    flow_note "$1: $7 $8 -> guest"
     if [ "$_got" = "$6" ]; then ok "$1: $7 $8 -> guest, content verified"; else
         bad "$1: $7 $8 -> guest: md5 '$_got', want $6"
         _tf=1
@@ -219,8 +222,10 @@ round_trip() {
     rm -f /tmp/got.md5
     serve $(($9 + 1)) /tmp/sink-md5 "$4"
     _pid=$serve_pid
+    flow_mark rx
     on "$2" "nc $3 $(($9 + 1)) </tmp/$5" >/dev/null
     wait_for 30 test -s /tmp/got.md5
+    flow_note "$1: $7 guest -> $8"
     if [ "$(cat /tmp/got.md5 2>/dev/null)" = "$6" ]; then
         ok "$1: $7 guest -> $8, content verified"
     else
@@ -230,6 +235,25 @@ round_trip() {
     kill "$_pid" 2>/dev/null
     return $_tf
 }
+
+# flow_mark tx|rx, then flow_note WHAT: how long WHAT took and how many
+# frames it took on the guest's vif in dom0 (tx: toward the guest), with
+# their average size, as a note: what a slow transfer spent its time on.
+flow_mark() {
+    _fdir=$1
+    _ft0=$(cut -d' ' -f1 /proc/uptime)
+    _fp0=$(vif_stat "${_fdir}_packets")
+    _fb0=$(vif_stat "${_fdir}_bytes")
+}
+flow_note() {
+    _fp=$(($(vif_stat "${_fdir}_packets") - _fp0))
+    _fb=$(($(vif_stat "${_fdir}_bytes") - _fb0))
+    echo "XNET-NOTE $1: $(awk -v a="$_ft0" -v b="$(cut -d' ' -f1 /proc/uptime)" \
+        'BEGIN { printf "%.1f", b - a }') s, $_fp frames on ${vif:-?}" \
+        "(${_fdir}, $((_fb / (_fp > 0 ? _fp : 1))) bytes each on average)"
+}
+# vif_stat NAME: a counter of the guest's vif ($vif) in dom0's kernel
+vif_stat() { cat "/sys/class/net/${vif:-none}/statistics/$1" 2>/dev/null || echo 0; }
 
 # transfer_both NAME IP [8]: the blob (or its first 8 MiB) dom0 -> guest
 # and back (round_trip).

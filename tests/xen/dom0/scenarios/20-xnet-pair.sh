@@ -22,6 +22,10 @@ check "xfront: ping dom0 -> guest" ping -c 3 -W 3 10.9.0.12
 check "xfront: ping guest -> outside" on 10.9.0.12 "ping -c 3 -W 3 10.9.0.254"
 check "xfront: IPv6 ping guest -> dom0" on 10.9.0.12 "ping6 -c 3 -W 3 fd09::1"
 transfer_both xfront 10.9.0.12
+g=$(on 10.9.0.12 "xnetctl -S eth0 --json")
+echo "XNET-NOTE xfront: the guest's xnetfront sent $(counter "$g" tx packets) frames," \
+    "$(counter "$g" tx gso_packets) GSO, $(counter "$g" tx gso_cut) cut;" \
+    "$(on 10.9.0.12 "xnetctl -k eth0" | tr '\n' ' ')"
 check "xfront: both queues carried frames" both_queues_busy "$vif"
 check "xfront: the guest's end passes partials under offload" \
     on_has 10.9.0.12 "xnetctl -S eth0 --json" '"csum_partial":[1-9]'
