@@ -98,7 +98,7 @@ Status EpollReactor::run_once(int timeout_ms) {
         auto h = it->second.h;  // keeps it alive if it removes itself
         Started s = start();
         (*h)(evs[i].events);
-        if (stall_over_.count()) timed(s, fd);
+        timed(s, fd);
     }
     // What was deferred until now; what these defer runs next round, after
     // a look at the descriptors, so a queue that keeps rescheduling itself
@@ -108,7 +108,7 @@ Status EpollReactor::run_once(int timeout_ms) {
     for (const auto& f : now) {
         Started s = start();
         f();
-        if (stall_over_.count()) timed(s, -1);
+        timed(s, -1);
     }
     return {};
 }
@@ -119,6 +119,7 @@ EpollReactor::Started EpollReactor::start() const {
 }
 
 void EpollReactor::timed(const Started& s, int fd) {
+    if (s.at == Clock::time_point{}) return;  // not reporting when it started
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - s.at);
     if (ms < stall_over_) return;
     ++stalls_.count;

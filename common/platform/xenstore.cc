@@ -7,12 +7,12 @@
 #include <cstdlib>
 
 #include <fmt/format.h>
-
-#include "xnet/blocking.h"
 // libxenstore's header has no C++ linkage guard.
 extern "C" {
 #include <xenstore.h>
 }
+
+#include "xnet/blocking.h"
 
 namespace xnet {
 namespace {

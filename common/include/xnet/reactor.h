@@ -93,6 +93,8 @@ class EpollReactor final : public Reactor {
   private:
     explicit EpollReactor(UniqueFd ep) : ep_(std::move(ep)) {}
     using Clock = std::chrono::steady_clock;
+    // When a handler started and what had been waited on by then; empty
+    // (and timed() does nothing) while stalls are not reported.
     struct Started {
         Clock::time_point at;
         blocking::Tallies tallies;

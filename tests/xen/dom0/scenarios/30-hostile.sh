@@ -17,7 +17,7 @@ send_in_background 10.9.0.12 5007 /tmp/sink-md5
 # last answer only about twice the slowest round trip so far (at least
 # 1 s, whatever -W says), so a late last answer would count as lost; the
 # six after it give each judged ping 3 s more.
-tx_dropped0=$(cat "/sys/class/net/$vif/statistics/tx_dropped")
+tx_dropped0=$(vif_stat tx_dropped)
 tcpdump -Z root -n -l -tt -i "$vif" icmp and host 10.9.0.12 >/tmp/icmp-xfront.txt 2>>/tmp/tcpdump.log &
 icmp_pid=$!
 ping -c 66 -i 0.5 10.9.0.12 >/tmp/ping-xfront.log 2>&1 &
@@ -83,7 +83,7 @@ if [ "$answered" -ne 60 ]; then
     # sent toward xnetback (even one its TAP ring dropped) and the answers
     # xnetback delivered.
     echo "XNET-NOTE hostile: $vif tx_dropped rose by" \
-        "$(($(cat "/sys/class/net/$vif/statistics/tx_dropped") - tx_dropped0)); $(drops "$vif" 10.9.0.12)"
+        "$(($(vif_stat tx_dropped) - tx_dropped0)); $(drops "$vif" 10.9.0.12)"
     for n in $(seq 0 59); do
         grep -q " seq=$n " /tmp/ping-xfront.log && continue
         echo "XNET-NOTE hostile: seq $n unanswered; on $vif: $(grep ", seq $n," /tmp/icmp-xfront.txt | tr '\n' ';')"
