@@ -109,17 +109,15 @@ void Vif::on_fault(const Error& e, bool quiet) {
 
 // What we take from the guest, as keys: written before InitWait, read by
 // the frontend when it connects.
-Status Vif::write_advertised() {
+Status Vif::write_advertised(XenStore::Tx tx) {
     auto a = offload::advertised(policy_.policy());
-    return write_in_dir([&](XenStore::Tx tx) -> Status {
-        // feature-no-csum-offload is not in netif.h for a backend:
-        // xnetfront honours it (others ignore it), so that rx-checksum off
-        // here also keeps IPv4 partials away.
-        for (auto [key, member] : offload::kFeatureKeys) {
-            if (auto r = s_.xs.write(be(key), a.*member ? "1" : "0", tx); !r) return r;
-        }
-        return {};
-    });
+    // feature-no-csum-offload is not in netif.h for a backend: xnetfront
+    // honours it (others ignore it), so that rx-checksum off here also
+    // keeps IPv4 partials away.
+    for (auto [key, member] : offload::kFeatureKeys) {
+        if (auto r = s_.xs.write(be(key), a.*member ? "1" : "0", tx); !r) return r;
+    }
+    return {};
 }
 
 // The policy keys, applied. Called on every change in our directory (the
@@ -129,7 +127,9 @@ void Vif::apply_policy() {
     if (!policy_.update(s_.xs, dir_, [this](const Error& e) { report(e); })) return;
     log::info("{}: offload policy now {}", name(), offload::describe(policy_.policy()));
     if (state_ == State::unknown || state_ == State::initialising) return;  // setup() will
-    if (auto st = write_advertised(); !st) report(st.error());
+    if (auto st = write_in_dir([this](XenStore::Tx tx) { return write_advertised(tx); }); !st) {
+        report(st.error());
+    }
     if (state_ != State::connected || !fe_keys_) return;
     if (offload::advertised(policy_.policy()) != before) {
         // A frontend reads our features only when it connects: it learns
@@ -187,13 +187,15 @@ Status Vif::setup() {
         if (!(st = link::set_mtu(name(), unsigned(*v)))) return st;
     }
     if (!(st = link::set_up(name(), true))) return st;
-    if (!(st = write_advertised())) return st;
 
+    // One transaction: each call is a round trip to xenstored, and a
+    // hostile frontend may make us do this once per connection.
     return write_in_dir([&](XenStore::Tx tx) -> Status {
         auto w = [&](std::string_view key, auto value) {
             return s_.xs.write(be(key), fmt::format("{}", value), tx);
         };
         Status r;
+        if (!(r = write_advertised(tx))) return r;
         if (!(r = w("feature-rx-copy", 1))) return r;
         if (!(r = w("feature-rx-flip", 0))) return r;
         if (!(r = w("feature-split-event-channels", 1))) return r;
@@ -356,58 +358,62 @@ void Vif::reconcile() {
     bool hotplug_ok = hotplug && *hotplug && **hotplug == "connected";
     bool fe_ready = fe == State::initialised || fe == State::connected;
 
-    switch (state_) {
-        case State::unknown:
-        case State::initialising:
-        case State::init_wait:
-            if (removing) return switch_state(State::closed);
-            if (state_ != State::init_wait) {
-                if (auto st = setup(); !st) {
-                    report(st.error());
+    // Once more after a step that only moved state_ (Closing or Closed to
+    // Initialising): the keys read above still hold, so no reread.
+    for (;;) {
+        switch (state_) {
+            case State::unknown:
+            case State::initialising:
+            case State::init_wait:
+                if (removing) return switch_state(State::closed);
+                if (state_ != State::init_wait) {
+                    if (auto st = setup(); !st) {
+                        report(st.error());
+                        return switch_state(State::closed);
+                    }
+                    // A frontend already up is left from before we (re)started.
+                    return switch_state(fe_ready ? State::closing : State::init_wait);
+                }
+                if (fe_ready && hotplug_ok) {
+                    if (auto st = connect(); !st) {
+                        blame(st.error());  // its keys, refs or ports, nearly always
+                        disconnect();
+                        broken_ = true;
+                        return switch_state(State::closing);
+                    }
+                    return switch_state(State::connected);
+                }
+                return;
+            case State::connected:
+                if (removing) {
+                    disconnect();
                     return switch_state(State::closed);
                 }
-                // A frontend already up is left from before we (re)started.
-                return switch_state(fe_ready ? State::closing : State::init_wait);
-            }
-            if (fe_ready && hotplug_ok) {
-                if (auto st = connect(); !st) {
-                    blame(st.error());  // its keys, refs or ports, nearly always
-                    disconnect();
-                    broken_ = true;
-                    return switch_state(State::closing);
-                }
-                return switch_state(State::connected);
-            }
-            return;
-        case State::connected:
-            if (removing) {
+                if (fe_ready) return;
                 disconnect();
-                return switch_state(State::closed);
-            }
-            if (fe_ready) return;
-            disconnect();
-            return switch_state(fe == State::initialising ? State::init_wait : State::closing);
-        case State::closing:
-            if (removing) return switch_state(State::closed);
-            if (fe == State::initialising || (!broken_ && !fe_ready && fe != State::closing)) {
-                broken_ = false;
-                state_ = State::initialising;  // set up again, then InitWait
-                return reconcile();
-            }
-            if (fe == State::closed) return switch_state(State::closed);
-            return;
-        case State::closed:
-            if (removing) return;  // libxl removes the directory next
-            if (fe == State::initialising) {
-                broken_ = false;
-                state_ = State::initialising;
-                return reconcile();
-            }
-            return;
-        case State::initialised:
-        case State::reconfiguring:
-        case State::reconfigured:
-            return switch_state(State::closing);  // never ours
+                return switch_state(fe == State::initialising ? State::init_wait : State::closing);
+            case State::closing:
+                if (removing) return switch_state(State::closed);
+                if (fe == State::initialising || (!broken_ && !fe_ready && fe != State::closing)) {
+                    broken_ = false;
+                    state_ = State::initialising;  // set up again, then InitWait
+                    continue;
+                }
+                if (fe == State::closed) return switch_state(State::closed);
+                return;
+            case State::closed:
+                if (removing) return;  // libxl removes the directory next
+                if (fe == State::initialising) {
+                    broken_ = false;
+                    state_ = State::initialising;
+                    continue;
+                }
+                return;
+            case State::initialised:
+            case State::reconfiguring:
+            case State::reconfigured:
+                return switch_state(State::closing);  // never ours
+        }
     }
 }
 

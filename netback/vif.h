@@ -63,7 +63,7 @@ class Vif {
   private:
     struct FrontendKeys;
     void apply_policy();
-    Status write_advertised();
+    Status write_advertised(XenStore::Tx tx);
     Status derive_rules();
     Status setup();
     Result<FrontendKeys> read_frontend();

@@ -89,3 +89,28 @@ TEST_CASE("policy keys: a bad value is rejected by name and the setting keeps it
     CHECK(p.policy.tx_checksum == previous.tx_checksum);
     CHECK_FALSE(p.policy.rx_checksum);
 }
+
+TEST_CASE("policy keys: a key removed goes back to the profile; an unlistable directory is named") {
+    Store s;
+    s.set("profile", "offload");
+    s.set("rx-checksum", "off");
+    CHECK_FALSE(s.read(offload::safe()).policy.rx_checksum);
+    REQUIRE(s.xs.rm(kDir + "/offload/rx-checksum"));
+    CHECK(s.read(offload::safe()).policy == offload::offload());
+    REQUIRE(s.xs.rm(kDir + "/offload"));
+    CHECK(s.read(offload::offload(), offload::safe()).policy == offload::safe());
+
+    // A reader that may not list offload/ (here: another guest) is not
+    // taken for one that found no keys: each read fails by name, and the
+    // previous settings stay.
+    s.set("profile", "safe");
+    s.sim.create_domain(7);
+    auto platform = s.sim.platform(7);
+    auto guest = platform->open_store();
+    REQUIRE(guest);
+    Policy previous = offload::offload();
+    auto p = offload::read_policy_keys(*guest, kDir, offload::safe(), previous);
+    REQUIRE_FALSE(p.errors.empty());
+    CHECK(p.errors[0].message().find(kDir + "/offload/profile") != std::string::npos);
+    CHECK(p.policy == previous);
+}

@@ -96,12 +96,17 @@ bool run(Session& s, const Attack& a) {
         what = st ? fmt::format("backend went {} after {}", netif::state_name(*st), ms_since(t0))
                   : st.error().message();
     }
+    // (the times say where a slow run spends them: the attack, or the
+    // backend's way back to InitWait)
+    auto t1 = Clock::now();
     if (auto st = s.start_over(); !st) {
         ok = false;
         what += "; closing: " + st.error().message();
     }
     (void)s.ev().unbind(c.port);
-    return report(a, ok, what);
+    return report(
+        a, ok,
+        fmt::format("{} [{} in all, {} of it back to InitWait]", what, ms_since(t0), ms_since(t1)));
 }
 
 const char* expect_name(Expect e) {

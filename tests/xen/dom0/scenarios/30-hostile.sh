@@ -11,6 +11,10 @@ stage hostile
 pid0=$(xnetback_pid)
 create_guest hostile hostile 13 1  # no network to wait for: it attacks its vif
 hd=$(domid hostile)
+# The traffic once the guest starts its attacks: while it boots, the
+# traffic would only slow its boot (three guests' vCPUs on two).
+wait_for 120 sh -c "grep -q 'XNET-GUEST hostile: start' /var/log/xen/console/guest-hostile.log" ||
+    bad "hostile: the guest did not start xnet-hostile"
 rm -f /tmp/got.md5
 send_in_background 10.9.0.12 5007 /tmp/sink-md5
 # 66 pings, of which the first 60 are judged: busybox's ping waits for the
@@ -32,6 +36,8 @@ else
     diagnose hostile "vif$hd.0"
 fi
 kill "$bcast_pid"
+echo "XNET-NOTE hostile: the guest's xnet-hostile: $(guest_log hostile | tr -d '\r' |
+    sed -n 's/.*XNET-GUEST hostile: \(start\|done\), \([0-9.]*\) s .*/\1 at \2 s/p' | tr '\n' ' ')"
 # Every attack the tool knows (its --list, in the guest's log), by name.
 for a in $(guest_log hostile | tr -d '\r' | sed -n 's/.*XNET-GUEST hostile: attack \([^ ]*\) .*/\1/p'); do
     line=$(guest_log hostile | grep -a "hostile: ok $a:" | head -n 1 | tr -d '\r')
