@@ -33,8 +33,18 @@ KeyedPolicy read_policy_keys(const XenStore& xs, const std::string& dir, const P
                              const Policy& previous) {
     KeyedPolicy out{fallback, {}};
     const std::string base = dir + "/offload/";
+    // Which keys exist, in one call: mostly only profile does, and each
+    // read is a round trip to xenstored (2-9 ms under TCG), made on every
+    // reconcile of the vif. A key written after the listing is a watch
+    // event, and so another call here. Unlistable for another reason than
+    // absence: every key is read, and the reads name what went wrong.
+    auto listed = xs.directory(dir + "/offload");
+    if (!listed && listed.error().code == ENOENT) listed = std::vector<std::string>{};
     // The key's value, none if absent; nullopt (and an error) if unreadable.
     auto read = [&](const std::string& key) -> std::optional<std::optional<std::string>> {
+        if (listed && std::find(listed->begin(), listed->end(), key) == listed->end()) {
+            return std::optional<std::string>{};
+        }
         auto v = xs.try_read(base + key);
         if (!v) {
             out.errors.push_back(Error{
@@ -45,22 +55,7 @@ KeyedPolicy read_policy_keys(const XenStore& xs, const std::string& dir, const P
     };
     Policy prev = previous;  // where a setting whose key is bad or unreadable comes from
 
-    // Which keys exist, in one call: mostly only profile does, and each
-    // read is a round trip to xenstored (2-9 ms under TCG), made on every
-    // reconcile of the vif. A key written after the listing is a watch
-    // event, and so another call here. Unlistable for another reason than
-    // absence: every key is read, and the reads name what went wrong.
-    auto listed = xs.directory(dir + "/offload");
-    if (!listed && listed.error().code == ENOENT) listed = std::vector<std::string>{};
-    auto present = [&](std::string_view key) {
-        return !listed || std::find(listed->begin(), listed->end(), key) != listed->end();
-    };
-
-    if (!present("profile")) {
-        // none: the fallback's settings
-    } else if (auto prof = xs.try_read(base + "profile"); !prof) {
-        out.errors.push_back(Error{
-            prof.error().code, fmt::format("reading {}profile: {}", base, prof.error().message())});
+    if (auto prof = read("profile"); !prof) {
         out.policy = previous;
     } else if (*prof) {
         if (auto p = profile(**prof)) {
@@ -73,7 +68,6 @@ KeyedPolicy read_policy_keys(const XenStore& xs, const std::string& dir, const P
         }
     }
     for (const char* key : kSettingKeys) {
-        if (!present(key)) continue;  // not written: the profile's
         bool* s = setting(out.policy, key);
         auto v = read(key);
         if (!v) {

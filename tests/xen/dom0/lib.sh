@@ -187,13 +187,14 @@ counter() {
     echo "$1" | grep -o "\"$2\":{[^}]*" | grep -o "\"$3\":[0-9]*" | cut -d: -f2
 }
 
-# The blob both directions carry: 32 MiB of random bytes, and its MD5;
-# its first 4 MiB (blob4) for the transfers that only show counters
-# moving, 8 MiB (blob8) over VLAN 100, 16 MiB (blob16) across a restart.
-# tests/xen/run makes them with their MD5s (/xnet/NAME, /xnet/NAME.md5):
-# random bytes and MD5s cost a TCG dom0 10 s or so. Here each gets a
-# program that sends it (/tmp/serve-NAME, for serve).
-make_blob() {
+# The blob both directions carry: 32 MiB of random bytes; its first 4 MiB
+# (blob4) for the transfers that only show counters moving, 8 MiB (blob8)
+# over VLAN 100, 16 MiB (blob16) across a restart. tests/xen/run makes
+# them with their MD5s (/xnet/NAME, /xnet/NAME.md5): random bytes and
+# MD5s cost a TCG dom0 10 s or so. make_programs gives each a program
+# that sends it (/tmp/serve-NAME, for serve), and writes the others the
+# transfers run on their sockets.
+make_programs() {
     _sizes=
     for _b in blob blob4 blob8 blob16; do
         _sizes="$_sizes $(stat -c %s "/xnet/$_b")"
@@ -202,13 +203,21 @@ make_blob() {
     done
     # (a short blob would make every transfer below pass on nothing)
     if [ "$_sizes" != " 33554432 4194304 8388608 16777216" ]; then
-        bad "make_blob: the blobs are$_sizes bytes"
+        bad "make_programs: the blobs are$_sizes bytes"
     fi
-    blob_md5=$(cat /xnet/blob.md5)
     printf '#!/bin/sh\nhead -c 500000 /xnet/blob\n' >/tmp/serve-500k
     printf '#!/bin/sh\nmd5sum | cut -d" " -f1 >/tmp/got.md5\n' >/tmp/sink-md5
     printf '#!/bin/sh\ncat >/dev/null\n' >/tmp/sink-null
     chmod +x /tmp/serve-500k /tmp/sink-md5 /tmp/sink-null
+}
+
+# md5_of BLOB: the MD5 of /xnet/BLOB
+md5_of() { cat "/xnet/$1.md5"; }
+
+# on_written IP FILE: FILE in the guest at IP, once it is not empty (at
+# most 30 s). One line: the guest's command server reads one.
+on_written() {
+    on "$1" "i=0; while [ ! -s $2 ] && [ \$i -lt 150 ]; do sleep 0.2; i=\$((i + 1)); done; cat $2"
 }
 
 # in_netns NETNS CMD...: CMD in the namespace NETNS, or in dom0's when empty
@@ -218,10 +227,10 @@ in_netns() {
     if [ -n "$_ns" ]; then ip netns exec "$_ns" "$@"; else "$@"; fi
 }
 
-# round_trip NAME IP FROM NETNS BLOB MD5 SIZE WHERE PORT: /xnet/BLOB (SIZE,
-# its MD5) from FROM (dom0, or the namespace NETNS when not empty) to the
+# round_trip NAME IP FROM NETNS BLOB SIZE WHERE PORT: /xnet/BLOB (SIZE)
+# from FROM (dom0, or the namespace NETNS when not empty) to the
 # guest at IP, which keeps it as its own /tmp/BLOB, and back, each checked
-# against MD5; WHERE names FROM in the messages. FROM connects both ways
+# against its MD5; WHERE names FROM in the messages. FROM connects both ways
 # to the guest's address on FROM's /24 (10.9.0.N, or 10.9.100.N for FROM
 # 10.9.100.254), where the guest listens (listen-once), and both ends
 # run cat or md5sum on the socket itself (nc -e): busybox nc's own 1 KiB
@@ -229,32 +238,31 @@ in_netns() {
 # Uses PORT and PORT+1. Fails if either way did not arrive whole.
 round_trip() {
     _tf=0
+    _want=$(md5_of "$5")
     _gip=${3%.*}.${2##*.}
     flow_mark tx
-    if _out=$(on "$2" "listen-once receive $9 /tmp/$5"); then
-        in_netns "$4" timeout 90 nc "$_gip" "$9" -e "/tmp/serve-$5"
-        flow_note "$1: $7 $8 -> guest"
-        # (one line: the guest's command server reads one)
-        _got=$(on "$2" "i=0; while [ ! -s /tmp/$5.md5 ] && [ \$i -lt 150 ]; do \
-            sleep 0.2; i=\$((i + 1)); done; cat /tmp/$5.md5")
+    if _out=$(on "$2" "listen-once receive $8 /tmp/$5"); then
+        in_netns "$4" timeout 90 nc "$_gip" "$8" -e "/tmp/serve-$5"
+        flow_note "$1: $6 $7 -> guest"
+        _got=$(on_written "$2" "/tmp/$5.md5")
     else
         _got="none: the guest's listen-once failed: $_out"
     fi
-    if [ "$_got" = "$6" ]; then ok "$1: $7 $8 -> guest, content verified"; else
-        bad "$1: $7 $8 -> guest: md5 '$_got', want $6"
+    if [ "$_got" = "$_want" ]; then ok "$1: $6 $7 -> guest, content verified"; else
+        bad "$1: $6 $7 -> guest: md5 '$_got', want $_want"
         _tf=1
     fi
     rm -f /tmp/got.md5
     flow_mark rx
-    if _out=$(on "$2" "listen-once send $(($9 + 1)) /tmp/$5"); then
-        in_netns "$4" timeout 90 nc "$_gip" $(($9 + 1)) -e /tmp/sink-md5
-        flow_note "$1: $7 guest -> $8"
+    if _out=$(on "$2" "listen-once send $(($8 + 1)) /tmp/$5"); then
+        in_netns "$4" timeout 90 nc "$_gip" $(($8 + 1)) -e /tmp/sink-md5
+        flow_note "$1: $6 guest -> $7"
         _got=$(cat /tmp/got.md5 2>/dev/null)
     else
         _got="none: the guest's listen-once failed: $_out"
     fi
-    if [ "$_got" = "$6" ]; then ok "$1: $7 guest -> $8, content verified"; else
-        bad "$1: $7 guest -> $8: md5 '$_got', want $6"
+    if [ "$_got" = "$_want" ]; then ok "$1: $6 guest -> $7, content verified"; else
+        bad "$1: $6 guest -> $7: md5 '$_got', want $_want"
         _tf=1
     fi
     return $_tf
@@ -285,9 +293,9 @@ vif_stat() { cat "/sys/class/net/${vif:-none}/statistics/$1" 2>/dev/null || echo
 # and back (round_trip).
 transfer_both() {
     if [ "${3:-32}" = 4 ]; then
-        round_trip "$1" "$2" 10.9.0.1 "" blob4 "$(cat /xnet/blob4.md5)" "4 MiB" dom0 5001
+        round_trip "$1" "$2" 10.9.0.1 "" blob4 "4 MiB" dom0 5001
     else
-        round_trip "$1" "$2" 10.9.0.1 "" blob "$blob_md5" "32 MiB" dom0 5001
+        round_trip "$1" "$2" 10.9.0.1 "" blob "32 MiB" dom0 5001
     fi
 }
 
@@ -299,8 +307,7 @@ transfer_both() {
 # it; and the other way for xnetfront before Linux's netback.
 vlan_transfer() {
     check "$1: ping over VLAN 100, guest -> outside" on "$2" "ping -c 3 -i 0.2 -W 3 10.9.100.254"
-    round_trip "$1" "$2" 10.9.100.254 out blob8 "$(cat /xnet/blob8.md5)" "8 MiB" \
-        "outside (VLAN 100)" 5006
+    round_trip "$1" "$2" 10.9.100.254 out blob8 "8 MiB" "outside (VLAN 100)" 5006
 }
 
 # send_in_background IP PORT PROGRAM: the guest at IP sends its copy of the

@@ -2,7 +2,7 @@
 # `xl create` starts with our vif-bridge as the vif's script (xen-netback
 # is not loaded). Also the checksum captures of scenario 4 for this pair.
 # shellcheck shell=sh
-# shellcheck disable=SC2154 # blob_md5, vif, fds0: set by /init and the scenarios before
+# shellcheck disable=SC2154 # vif, fds0: set by the scenarios before
 
 stage kernel-netfront
 v=$(cat /xnet/version)

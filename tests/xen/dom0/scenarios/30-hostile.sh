@@ -5,7 +5,7 @@
 # that vif, naming the fault in its log and error node and counting it;
 # xnetback must live on, and xfront must not lose a byte.
 # shellcheck shell=sh
-# shellcheck disable=SC2154 # blob_md5, vif, fds0: set by /init and the scenarios before
+# shellcheck disable=SC2154 # vif, fds0: set by the scenarios before
 
 stage hostile
 pid0=$(xnetback_pid)
@@ -64,7 +64,7 @@ check "hostile: the error node names the last fault" \
     sh -c "xenstore-read /local/domain/0/error/backend/vif/$hd/0/error | grep -q 'req_prod past the ring'"
 check "hostile: xnetback is the same process, never restarted" test "$(xnetback_pid)" = "$pid0"
 wait_for 30 test -s /tmp/got.md5
-check "hostile: xfront's transfer during the attacks is intact" test "$(cat /tmp/got.md5)" = "$blob_md5"
+check "hostile: xfront's transfer during the attacks is intact" test "$(cat /tmp/got.md5)" = "$(md5_of blob)"
 wait "$ping_pid"
 kill "$icmp_pid"
 # seq=N of every answer (once: a duplicate is not two answers)

@@ -4,7 +4,7 @@
 # vif and xnetctl -K in the guest, which makes xnetfront renegotiate with
 # Linux's netback (it re-initialises after Closed).
 # shellcheck shell=sh
-# shellcheck disable=SC2154 # blob_md5, vif, fds0: set by /init and the scenarios before
+# shellcheck disable=SC2154 # vif, fds0: set by the scenarios before
 
 stage kernel-netback
 stop_xnetback
