@@ -34,10 +34,24 @@ Partial region_sum(std::span<const std::uint8_t> f, const Layers& l) noexcept {
     return csum::partial(f.data() + l.l4_off, l.l4_len);
 }
 
-// The value to store for a checksum over `sum`: 0 goes out as 0xffff.
-std::uint16_t checksum_value(Partial sum) noexcept {
+// The value to store in an L4 checksum field over `sum`. A full computation
+// can yield 0 (+0) but never 0xffff (-0, RFC 1624 section 3), so TCP carries
+// the 0 it computed; only UDP sends 0xffff instead, because a 0 there means
+// "no checksum" (RFC 768; invalid in IPv6, RFC 8200 section 8.1).
+std::uint16_t checksum_value(Partial sum, L4 proto) noexcept {
     std::uint16_t c = csum::finish(sum);
-    return c == 0 ? 0xffff : c;
+    return c == 0 && proto == L4::udp ? 0xffff : c;
+}
+
+// The transport protocol whose checksum field `loc` names: the parser's
+// answer where it finds that field, else UDP's convention when the field sits
+// where UDP keeps it (offset 6), so that a 0 never reads as "no checksum".
+L4 l4_at(std::span<const std::uint8_t> f, CsumLoc loc) {
+    if (auto p = parse(f)) {
+        for (const Layers* l : {&p->outer, &p->inner})
+            if (l->has_l4() && l->csum_loc() == loc) return l->l4;
+    }
+    return loc.offset == 6 ? L4::udp : L4::none;
 }
 
 bool sums_to_zero(Partial s) noexcept {
@@ -112,7 +126,7 @@ ParseResult<std::monostate> complete(std::span<std::uint8_t> f, const Frame& p) 
         const Layers& l = p.outer;
         if (!l.checksummable()) return no_checksum(p);
         store16(field(f, l), 0);
-        store16(field(f, l), checksum_value(csum::add(region_sum(f, l), pseudo(f, l))));
+        store16(field(f, l), checksum_value(csum::add(region_sum(f, l), pseudo(f, l)), l.l4));
         return std::monostate{};
     }
     // Inner first; the outer sum then reuses the inner region's sum, which
@@ -120,13 +134,13 @@ ParseResult<std::monostate> complete(std::span<std::uint8_t> f, const Frame& p) 
     const Layers& in = p.inner;
     store16(field(f, in), 0);
     Partial inner_sum = region_sum(f, in);
-    const std::uint16_t c = checksum_value(csum::add(inner_sum, pseudo(f, in)));
+    const std::uint16_t c = checksum_value(csum::add(inner_sum, pseudo(f, in)), in.l4);
     store16(field(f, in), c);
     if (outer_csum_in_use(p)) {
         inner_sum = csum::add(inner_sum, c);
         store16(field(f, p.outer), 0);
         Partial outer = csum::add(outer_sum(f, p, inner_sum), pseudo(f, p.outer));
-        store16(field(f, p.outer), checksum_value(outer));
+        store16(field(f, p.outer), checksum_value(outer, L4::udp));
     }
     return std::monostate{};
 }
@@ -163,7 +177,7 @@ ParseResult<CsumLoc> make_partial(std::span<std::uint8_t> f, const Frame& p) {
         const std::uint16_t inner_final = static_cast<std::uint16_t>(~csum::fold(inner_pseudo));
         store16(field(f, p.outer), 0);
         Partial outer = csum::add(outer_sum(f, p, inner_final), outer_pseudo);
-        store16(field(f, p.outer), checksum_value(outer));
+        store16(field(f, p.outer), checksum_value(outer, L4::udp));
     }
     store16(field(f, in), csum::fold(inner_pseudo));
     return in.csum_loc();
@@ -180,7 +194,7 @@ ParseResult<std::monostate> complete_at(std::span<std::uint8_t> f, CsumLoc loc) 
     if (loc.start > f.size() || at + 2 > f.size())
         return Unexpected{ParseError{Error::bad_csum_offset, loc.start}};
     Partial s = csum::partial(f.data() + loc.start, f.size() - loc.start);
-    store16(f.data() + at, checksum_value(s));
+    store16(f.data() + at, checksum_value(s, l4_at(f, loc)));
     return std::monostate{};
 }
 

@@ -135,10 +135,12 @@ std::uint16_t pseudo_sum(const Bytes& src, const Bytes& dst, std::uint8_t proto,
     return ref_sum(p);
 }
 
-void fill_checksum(Bytes& l4, std::size_t at, std::uint16_t pseudo, bool zero) {
-    if (zero) return;
+// A computed 0 stays 0 in TCP; UDP sends it as 0xffff (RFC 768: 0 is "none").
+void fill_checksum(Bytes& l4, std::size_t at, std::uint16_t pseudo, const Spec& s) {
+    if (s.udp_zero) return;
     std::uint16_t c = static_cast<std::uint16_t>(~ref_sum(l4, pseudo));
-    put16(l4, at, c == 0 ? 0xffff : c);
+    const bool udp = s.l4 == 17 || s.tunnel != Tun::none;
+    put16(l4, at, c == 0 && udp ? 0xffff : c);
 }
 
 Datagram ipv4(const Spec& s) {
@@ -159,7 +161,7 @@ Datagram ipv4(const Spec& s) {
     put16(h, 10, static_cast<std::uint16_t>(~ref_sum(h)));
     d.pseudo =
         pseudo_sum(Bytes(kV4Src, kV4Src + 4), Bytes(kV4Dst, kV4Dst + 4), h[9], l4.size(), false);
-    if (d.has_csum) fill_checksum(l4, d.csum_at, d.pseudo, s.udp_zero);
+    if (d.has_csum) fill_checksum(l4, d.csum_at, d.pseudo, s);
     d.bytes = h;
     d.l4_off = hlen;
     d.l4_len = l4.size();
@@ -217,7 +219,7 @@ Datagram ipv6(const Spec& s) {
     std::copy(src.begin(), src.end(), h.begin() + 8);
     std::copy(dst.begin(), dst.end(), h.begin() + 24);
     d.pseudo = pseudo_sum(src, dst_final, proto, l4.size(), true);
-    if (d.has_csum) fill_checksum(l4, d.csum_at, d.pseudo, s.udp_zero);
+    if (d.has_csum) fill_checksum(l4, d.csum_at, d.pseudo, s);
     d.bytes = h;
     append(d.bytes, ext);
     d.l4_off = 40 + ext.size();

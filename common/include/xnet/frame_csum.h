@@ -48,8 +48,9 @@ Verification verify(std::span<const std::uint8_t> frame, const Frame& parsed);
 ParseResult<Verification> verify(std::span<const std::uint8_t> frame);
 
 // Computes every TCP/UDP checksum of the frame from its pseudo header and data,
-// whatever the fields held (a peer's garbage included). A result of 0 is
-// stored as 0xffff (the same number in ones'-complement; UDP requires it).
+// whatever the fields held (a peer's garbage included). A UDP checksum that
+// computes to 0 is stored as 0xffff (the same number in ones'-complement; 0
+// would mean "none"); TCP keeps its 0 (a computed checksum is never 0xffff).
 // An outer IPv4 UDP checksum of 0 (none) stays 0. Fails with no_l4_checksum
 // when there is nothing to complete (not TCP/UDP, or a fragment).
 ParseResult<std::monostate> complete(std::span<std::uint8_t> frame, const Frame& parsed);
@@ -65,7 +66,8 @@ ParseResult<CsumLoc> make_partial(std::span<std::uint8_t> frame, const Frame& pa
 ParseResult<CsumLoc> make_partial(std::span<std::uint8_t> frame);
 
 // virtio NEEDS_CSUM semantics: the field at start+offset holds the pseudo
-// sum; sums from `start` to the end of the frame and stores the checksum.
+// sum; sums from `start` to the end of the frame and stores the checksum
+// (0 as 0xffff where the field is UDP's, as complete does).
 // Fails with bad_csum_offset when the field is not inside the frame.
 ParseResult<std::monostate> complete_at(std::span<std::uint8_t> frame, CsumLoc loc);
 
