@@ -31,8 +31,6 @@ cleanup() {
 trap cleanup EXIT
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
-tcp_min_bytes=10000000  # every TCP check moves more than 10 MB in its 2 s
-
 
 start_backend() {
     "$sim" exec 0 -- "$build/xnetback" --profile offload --max-queues 2 \
@@ -53,7 +51,7 @@ start_guest() {
     indom "$d" ip -6 addr add "fd10::$((10 + d))/64" dev eth0 nodad
 }
 
-# bridge_vif DOMID: what vif-bridge will do (issue 5): the TAP on xenbr0
+# bridge_vif DOMID: what vif-bridge will do: the TAP on xenbr0
 bridge_vif() { in0 ip link set "vif$1.0" master xenbr0 && in0 ip link set "vif$1.0" up; }
 
 add_vif() {  # add_vif DOMID

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# What faults and policy changes cost the guests that did nothing wrong, on
+# xnet-sim: the times and rates the integration suites only show (a time or
+# rate threshold in a test flakes on a loaded machine; here they are
+# figures). One xnetback, guest 1 with xnetfront, guest 2 with xnet-hostile.
+# Prints the figure lines `make bench` collects:
+#   storm.victim.ratio_to_alone   guest 1's TCP rate to dom0 while guest 2
+#                                 fires its event channel in a loop, over
+#                                 its rate just before (goal: >= 0.5)
+#   storm.victim.mbps             that rate
+#   restart.reconnect_ms          xnetback killed (-9) and started again:
+#                                 until both ends of guest 1's vif say
+#                                 Connected
+#   renegotiate.reconnect_ms      guest 1's rx-checksum turned off: until it
+#                                 asks for full checksums and is Connected
+#
+# Usage: tests/bench/recovery.sh BUILD_DIR      (root: namespaces, TAPs)
+set -uo pipefail
+
+build=$(cd "${1:-build}" && pwd)
+sim="$build/xnet-sim"
+hostile="$build/tests/tools/xnet-hostile"
+dir=$(mktemp -d /tmp/xnet-recovery.XXXXXX)
+export XNET_SIM_DIR="$dir"
+
+cleanup() {
+    "$sim" stop >/dev/null 2>&1
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/../integration/lib.sh"
+
+die() {
+    echo "recovery: $*" >&2
+    for f in "$dir"/*.log; do [[ -f "$f" ]] && sed "s|^|$(basename "$f"): |" "$f" >&2; done
+    exit 1
+}
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+back_pid() { pgrep -f "^$build/xnetback" | head -n 1; }
+start_backend() {
+    "$sim" exec 0 -- "$build/xnetback" --profile offload >>"$dir/xnetback.log" 2>&1 &
+    disown  # ended by xnet-sim stop
+}
+
+# mbps: guest 1 -> dom0 TCP for 3 s (iperf3), in Mbit/s
+mbps() {
+    local port=$((5200 + RANDOM % 500))
+    in0 timeout 30 iperf3 -s -1 -p "$port" >/dev/null 2>&1 &
+    local spid=$!
+    wait_for 5 in0 sh -c "ss -ltn | grep -q :$port"
+    indom 1 timeout 20 iperf3 -c 10.10.0.1 -p "$port" -t 3 -J 2>/dev/null |
+        sed -n 's/.*"bits_per_second":[[:space:]]*\([0-9.e+]*\).*/\1/p' | tail -n 1 |
+        awk '{ printf "%d\n", $1 / 1e6 }'
+    wait "$spid" 2>/dev/null
+}
+
+"$sim" start >/dev/null || die "xnet-sim does not start"
+for d in 1 2; do "$sim" domain create "$d" >/dev/null || die "creating domain $d"; done
+in0 ip link set lo up
+in0 ip link add xenbr0 type bridge
+in0 ip link set xenbr0 up
+in0 ip addr add 10.10.0.1/24 dev xenbr0
+start_backend
+for d in 1 2; do
+    "$sim" vif add "$d" --mac "00:16:3e:00:00:0$d" >/dev/null || die "adding vif$d.0"
+    in0 ip link set "vif$d.0" master xenbr0
+    in0 ip link set "vif$d.0" up
+done
+"$sim" exec 1 -- "$build/xnetfront" --devid 0 --profile offload >>"$dir/xnetfront.log" 2>&1 &
+disown
+wait_for 10 indom 1 ip link show eth0 || die "no eth0 in guest 1"
+indom 1 ip link set lo up
+indom 1 ip addr add 10.10.0.11/24 dev eth0
+wait_for 10 connected 1 || die "guest 1 does not connect"
+wait_for 10 indom 1 ping -c 1 -W 1 10.10.0.1 || die "guest 1 does not reach dom0"
+
+# --- the event storm: guest 2 notifies in a loop for 3 s ----------------------
+alone=$(mbps)
+"$sim" exec 2 -- "$hostile" --platform sim --devid 0 event-storm >"$dir/storm.log" 2>&1 &
+storm_pid=$!
+sleep 0.3  # the storm is under way
+during=$(mbps)
+wait "$storm_pid" || die "the event storm attack failed"
+[[ "${alone:-0}" -gt 0 ]] || die "guest 1 moved nothing before the storm"
+
+# --- xnetback killed and started again ------------------------------------------
+kill -9 "$(back_pid)"
+t0=$(now_ms)
+start_backend
+wait_for 30 connected 1 || die "guest 1 does not reconnect after the restart"
+restart_ms=$(($(now_ms) - t0))
+wait_for 10 indom 1 ping -c 1 -W 1 10.10.0.1 || die "guest 1 does not reach dom0 again"
+
+# --- a renegotiation: the frontend stops taking partial checksums ---------------
+renegotiated() {
+    [[ "$(as 0 xenstore-read /local/domain/1/device/vif/0/feature-no-csum-offload)" == 1 ]] &&
+        connected 1
+}
+t0=$(now_ms)
+as 1 xenstore-write device/vif/0/offload/rx-checksum off
+wait_for 30 renegotiated || die "guest 1 does not renegotiate"
+renegotiate_ms=$(($(now_ms) - t0))
+
+echo "guest 1 -> dom0: ${alone} Mbit/s alone, ${during} Mbit/s during guest 2's event storm"
+echo "storm.victim.ratio_to_alone $(awk -v a="${during:-0}" -v b="$alone" 'BEGIN { printf "%.3f", a / b }') x"
+echo "storm.victim.mbps ${during:-0} Mbit/s"
+echo "restart.reconnect_ms $restart_ms ms"
+echo "renegotiate.reconnect_ms $renegotiate_ms ms"
