@@ -27,26 +27,26 @@ Result<std::string> Args::value(std::string_view key) {
     return std::string(next());
 }
 
-const char* const kCommonHelp =
-    "  --profile safe|offload|suppress  checksum preset (default: safe)\n"
-    "  --tx-checksum on|off        put partial checksums on the ring\n"
-    "  --rx-checksum on|off        take partial checksums and data-validated from the ring\n"
-    "  --tx-data-validated on|off  mark frames known to be good\n"
-    "  --sg on|off                 scatter-gather (multi-slot packets)\n"
-    "  --tso on|off                TCP segmentation offload (GSO on the ring)\n"
-    "  --platform xen|sim          hypervisor services (default: xen if /dev/xen/evtchn)\n"
-    "  --busy-poll-us N            after work, poll a ring this long before sleeping\n"
-    "                              (default 50; 0: sleep at once)\n"
-    "  --verbose                   log more\n";
+std::string common_help() {
+    // "  OPTION  what it does", the text in a column of its own where it fits.
+    auto line = [](const std::string& option, std::string_view help) {
+        return fmt::format("  {:<27} {}\n",
+                           option.size() < 27 ? option : option + "\n" + std::string(29, ' '),
+                           help);
+    };
+    std::string out =
+        line("--profile " + offload::profile_choices(),
+             fmt::format("checksum preset (default: {})", offload::kProfiles[0].name));
+    for (const auto& s : offload::kSettings)
+        out += line(fmt::format("{} on|off", s.option), s.help);
+    return out +
+           "  --platform xen|sim          hypervisor services (default: xen if /dev/xen/evtchn)\n"
+           "  --busy-poll-us N            after work, poll a ring this long before sleeping\n"
+           "                              (default 50; 0: sleep at once)\n"
+           "  --verbose                   log more\n";
+}
 
 Result<bool> common_option(std::string_view key, Args& a, Common& c) {
-    static const std::pair<const char*, const char*> settings[] = {
-        {"--tx-checksum", "tx-checksum"},
-        {"--rx-checksum", "rx-checksum"},
-        {"--tx-data-validated", "tx-data-validated"},
-        {"--sg", "scatter-gather"},
-        {"--tso", "tcp-segmentation-offload"},
-    };
     if (key == "--verbose") {
         c.verbose = true;
         return true;
@@ -78,11 +78,11 @@ Result<bool> common_option(std::string_view key, Args& a, Common& c) {
         c.platform = *k;
         return true;
     }
-    for (auto [opt, name] : settings) {
-        if (key != opt) continue;
+    for (const auto& s : offload::kSettings) {
+        if (key != s.option) continue;
         auto v = a.value(key);
         if (!v) return Unexpected{v.error()};
-        auto st = offload::set(c.policy, name, *v);
+        auto st = offload::set(c.policy, s.key, *v);
         if (!st) return Unexpected{st.error()};
         return true;
     }

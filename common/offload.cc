@@ -10,23 +10,6 @@ namespace xnet::offload {
 using netif::Gso;
 using netif::Meta;
 
-Policy safe() {
-    return {};
-}
-
-Policy offload() {
-    return {.tx_checksum = true, .rx_checksum = true, .tx_data_validated = true};
-}
-
-Result<Policy> profile(std::string_view name) {
-    if (name == "safe") return safe();
-    // suppress differs from offload only between two ends that both run
-    // it; the policy keys that let an end know that come on top.
-    if (name == "offload" || name == "suppress") return offload();
-    return fail(EINVAL, "unknown profile '" + std::string(name.substr(0, 64)) +
-                            "' (expected safe, offload or suppress)");
-}
-
 Features advertised(const Policy& p) {
     bool gso = p.sg && p.tso && p.rx_checksum;
     return {.sg = p.sg,
@@ -47,28 +30,6 @@ TxRules tx_rules(const Policy& p, const Features& peer) {
     tx.gso_v4 = tx.csum_blank_v4 && p.sg && p.tso && peer.sg && peer.gso4;
     tx.gso_v6 = tx.csum_blank_v6 && p.sg && p.tso && peer.sg && peer.gso6;
     return tx;
-}
-
-Status set(Policy& p, std::string_view key, std::string_view value) {
-    bool on = value == "on";
-    if (!on && value != "off") {
-        return fail(EINVAL, std::string(key.substr(0, 64)) + ": '" +
-                                std::string(value.substr(0, 64)) + "' is not on or off");
-    }
-    if (key == "tx-checksum") {
-        p.tx_checksum = on;
-    } else if (key == "rx-checksum") {
-        p.rx_checksum = on;
-    } else if (key == "tx-data-validated") {
-        p.tx_data_validated = on;
-    } else if (key == "scatter-gather") {
-        p.sg = on;
-    } else if (key == "tcp-segmentation-offload") {
-        p.tso = on;
-    } else {
-        return fail(EINVAL, "unknown setting '" + std::string(key.substr(0, 64)) + "'");
-    }
-    return {};
 }
 
 namespace {

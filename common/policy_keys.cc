@@ -18,15 +18,6 @@ std::string shown(std::string_view v) {
     return out;
 }
 
-bool* setting(Policy& p, std::string_view key) {
-    if (key == "tx-checksum") return &p.tx_checksum;
-    if (key == "rx-checksum") return &p.rx_checksum;
-    if (key == "tx-data-validated") return &p.tx_data_validated;
-    if (key == "scatter-gather") return &p.sg;
-    if (key == "tcp-segmentation-offload") return &p.tso;
-    return nullptr;
-}
-
 }  // namespace
 
 KeyedPolicy read_policy_keys(const XenStore& xs, const std::string& dir, const Policy& fallback,
@@ -53,7 +44,7 @@ KeyedPolicy read_policy_keys(const XenStore& xs, const std::string& dir, const P
         }
         return *v;
     };
-    Policy prev = previous;  // where a setting whose key is bad or unreadable comes from
+    // A setting whose key is bad or unreadable keeps its PREVIOUS value.
 
     if (auto prof = read("profile"); !prof) {
         out.policy = previous;
@@ -61,26 +52,25 @@ KeyedPolicy read_policy_keys(const XenStore& xs, const std::string& dir, const P
         if (auto p = profile(**prof)) {
             out.policy = *p;
         } else {
-            out.errors.push_back(Error{EINVAL, fmt::format("{}profile: '{}' is not safe, offload "
-                                                           "or suppress",
-                                                           base, shown(**prof))});
+            out.errors.push_back(Error{EINVAL, fmt::format("{}profile: '{}' is not {}", base,
+                                                           shown(**prof), profile_names())});
             out.policy = previous;
         }
     }
-    for (const char* key : kSettingKeys) {
-        bool* s = setting(out.policy, key);
-        auto v = read(key);
+    for (const Setting& s : kSettings) {
+        bool& value = out.policy.*(s.field);
+        auto v = read(std::string(s.key));
         if (!v) {
-            *s = *setting(prev, key);
+            value = previous.*(s.field);
             continue;
         }
         if (!*v) continue;  // not written: the profile's
         if (**v == "on" || **v == "off") {
-            *s = **v == "on";
+            value = **v == "on";
         } else {
             out.errors.push_back(
-                Error{EINVAL, fmt::format("{}{}: '{}' is not on or off", base, key, shown(**v))});
-            *s = *setting(prev, key);
+                Error{EINVAL, fmt::format("{}{}: '{}' is not on or off", base, s.key, shown(**v))});
+            value = previous.*(s.field);
         }
     }
     return out;
@@ -100,28 +90,6 @@ bool PolicyFollower::update(const XenStore& xs, const std::string& dir,
     if (kp.policy == policy_) return false;
     policy_ = kp.policy;
     return true;
-}
-
-bool setting_of(const Policy& p, std::string_view key) {
-    Policy copy = p;
-    bool* s = setting(copy, key);
-    return s && *s;
-}
-
-std::string describe(const Policy& p) {
-    auto o = [](bool b) { return b ? "on" : "off"; };
-    return fmt::format(
-        "tx-checksum {} rx-checksum {} tx-data-validated {} scatter-gather {} "
-        "tcp-segmentation-offload {}",
-        o(p.tx_checksum), o(p.rx_checksum), o(p.tx_data_validated), o(p.sg), o(p.tso));
-}
-
-std::string json(const Policy& p) {
-    auto o = [](bool b) { return b ? "on" : "off"; };
-    return fmt::format(
-        "{{\"tx-checksum\":\"{}\",\"rx-checksum\":\"{}\",\"tx-data-validated\":\"{}\","
-        "\"scatter-gather\":\"{}\",\"tcp-segmentation-offload\":\"{}\"}}",
-        o(p.tx_checksum), o(p.rx_checksum), o(p.tx_data_validated), o(p.sg), o(p.tso));
 }
 
 }  // namespace xnet::offload

@@ -4,24 +4,13 @@
 
 #include <string_view>
 
-#include "xnet/offload.h"
+#include "xnet/policy.h"
 
 namespace xnet::ctl {
 
-const char* const kHelp =
-    "usage: xnetctl [OPTIONS] COMMAND\n"
-    "\n"
-    "Commands:\n"
-    "  list                       vifs of the daemon: state, queues, offload settings\n"
-    "  -k IF                      offload settings of IF's end (--peer: and what the other\n"
-    "                             end advertised)\n"
-    "  -K IF FEATURE on|off ...   change them; FEATURE is tx (tx-checksum), rx (rx-checksum),\n"
-    "                             tx-data-validated, sg (scatter-gather) or tso\n"
-    "                             (tcp-segmentation-offload)\n"
-    "  profile IF safe|offload|suppress\n"
-    "                             set the end's profile (the features above override it)\n"
-    "  -S IF                      counters of IF, per direction\n"
-    "\n"
+namespace {
+
+const char* const kHelpTail =
     "IF is vifD.N in dom0 (the backend's end; --frontend: the guest's end) or\n"
     "the interface name (eth0) in a guest.\n"
     "\n"
@@ -42,32 +31,72 @@ const char* const kHelp =
     "command, feature, value or profile), 3 the daemon is not running, 4 no such\n"
     "interface, 5 permission denied, 6 other failures.\n";
 
-namespace {
-
-// ethtool's short names, and the key names themselves.
-std::optional<std::string> feature_key(std::string_view name) {
-    static const std::pair<const char*, const char*> names[] = {
-        {"tx", "tx-checksum"},
-        {"rx", "rx-checksum"},
-        {"sg", "scatter-gather"},
-        {"tso", "tcp-segmentation-offload"},
-        {"tx-checksum", "tx-checksum"},
-        {"rx-checksum", "rx-checksum"},
-        {"tx-data-validated", "tx-data-validated"},
-        {"scatter-gather", "scatter-gather"},
-        {"tcp-segmentation-offload", "tcp-segmentation-offload"},
-    };
-    for (auto [n, key] : names) {
-        if (name == n) return std::string(key);
-    }
-    return std::nullopt;
-}
-
 Parsed usage(std::string message) {
     return {std::nullopt, kUsage, std::move(message)};
 }
 
+// policy-keys --check KEY VALUE ...: each pair as the daemons would take it.
+Parsed parse_checks(const std::vector<std::string>& args, size_t& i, Command& c) {
+    while (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) {
+        std::string key = args[++i];
+        if (i + 1 >= args.size()) return usage(fmt::format("{} needs a value", key.substr(0, 64)));
+        std::string value = args[++i];
+        c.settings.emplace_back(std::move(key), std::move(value));
+    }
+    if (c.settings.empty()) return usage("--check needs KEY VALUE");
+    return {c, kOk, {}};
+}
+
 }  // namespace
+
+std::string help() {
+    std::string features;
+    for (const auto& s : offload::kSettings) {
+        std::string name =
+            s.alias.empty() ? std::string(s.key) : fmt::format("{} ({})", s.alias, s.key);
+        features += fmt::format("    {:<38} {}\n", name, s.help);
+    }
+    return fmt::format(
+               "usage: xnetctl [OPTIONS] COMMAND\n"
+               "\n"
+               "Commands:\n"
+               "  list                       vifs of the daemon: state, queues, offload settings\n"
+               "  -k IF                      offload settings of IF's end (--peer: and what the "
+               "other\n"
+               "                             end advertised)\n"
+               "  -K IF FEATURE on|off ...   change them; FEATURE is one of\n"
+               "{}"
+               "  profile IF {}\n"
+               "                             set the end's profile (the features above override "
+               "it)\n"
+               "  -S IF                      counters of IF, per direction\n"
+               "  policy-keys [--check KEY VALUE ...]\n"
+               "                             the keys of <dir>/offload/ and the values each "
+               "takes,\n"
+               "                             a line each (for scripts); --check: exit 0 if every\n"
+               "                             pair is one a daemon takes, else 2 saying why\n"
+               "\n",
+               features, offload::profile_choices()) +
+           kHelpTail;
+}
+
+std::optional<std::string> feature_key(std::string_view name) {
+    const offload::Setting* s = offload::find_setting(name);
+    if (!s) return std::nullopt;
+    return std::string(s->key);
+}
+
+std::optional<std::string> check_key(std::string_view key, std::string_view value) {
+    if (key == "profile") {
+        if (offload::profile(value)) return std::nullopt;
+        // As the daemons word a bad profile key (policy_keys.cc).
+        return fmt::format("profile: '{}' is not {}", value.substr(0, 64),
+                           offload::profile_names());
+    }
+    offload::Policy scratch;
+    if (auto st = offload::set(scratch, key, value); !st) return st.error().what;
+    return std::nullopt;
+}
 
 Parsed parse(const std::vector<std::string>& args) {
     Command c;
@@ -85,7 +114,7 @@ Parsed parse(const std::vector<std::string>& args) {
             return args[++i];
         };
         if (a == "--help" || a == "-h") {
-            fmt::print("{}", kHelp);
+            fmt::print("{}", help());
             return {};
         }
         if (a == "--version") {
@@ -106,6 +135,11 @@ Parsed parse(const std::vector<std::string>& args) {
             c.control = *p;
         } else if (a == "list") {
             if (!set_verb(Verb::list)) return usage("one command at a time");
+        } else if (a == "policy-keys") {
+            if (!set_verb(Verb::keys)) return usage("one command at a time");
+        } else if (a == "--check") {
+            if (c.verb != Verb::keys || !have_verb) return usage("--check goes with policy-keys");
+            if (auto p = parse_checks(args, i, c); !p.command) return p;
         } else if (a == "-k" || a == "-S" || a == "-K" || a == "profile") {
             Verb v = a == "-k"   ? Verb::show
                      : a == "-S" ? Verb::stats
@@ -117,13 +151,8 @@ Parsed parse(const std::vector<std::string>& args) {
             c.ifname = *ifname;
             if (v == Verb::profile) {
                 auto name = next();
-                if (!name) return usage("profile needs safe, offload or suppress");
-                if (!offload::profile(*name)) {
-                    return usage(
-                        fmt::format("unknown profile '{}' (expected safe, offload or "
-                                    "suppress)",
-                                    name->substr(0, 64)));
-                }
+                if (!name) return usage(fmt::format("profile needs {}", offload::profile_names()));
+                if (auto p = offload::profile(*name); !p) return usage(p.error().what);
                 c.profile = *name;
             }
             if (v == Verb::set) {
@@ -132,10 +161,8 @@ Parsed parse(const std::vector<std::string>& args) {
                     std::string f = args[++i];
                     auto key = feature_key(f);
                     if (!key) {
-                        return usage(
-                            fmt::format("unknown feature '{}' (expected tx, rx, "
-                                        "tx-data-validated, sg or tso)",
-                                        f.substr(0, 64)));
+                        return usage(fmt::format("unknown feature '{}' (expected {})",
+                                                 f.substr(0, 64), offload::setting_names()));
                     }
                     auto value = next();
                     if (!value) return usage(fmt::format("{} needs on or off", f));
@@ -151,7 +178,7 @@ Parsed parse(const std::vector<std::string>& args) {
             return usage(fmt::format("unknown argument '{}'", a.substr(0, 64)));
         }
     }
-    if (!have_verb) return usage("no command (list, -k, -K, profile, -S)");
+    if (!have_verb) return usage("no command (list, -k, -K, profile, -S, policy-keys)");
     if (c.peer && c.verb != Verb::show) return usage("--peer goes with -k");
     return {c, kOk, {}};
 }

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -19,7 +20,7 @@ enum Exit : int {
     kFailure = 6,      // anything else (xenstore unreachable, ...)
 };
 
-enum class Verb { list, show, set, stats, profile };
+enum class Verb { list, show, set, stats, profile, keys };
 enum class EndChoice { automatic, backend, frontend };
 
 struct Command {
@@ -28,7 +29,8 @@ struct Command {
     EndChoice end = EndChoice::automatic;
     bool json = false;
     bool peer = false;                                          // -k: the other end's keys too
-    std::vector<std::pair<std::string, std::string>> settings;  // -K: offload key, on/off
+    std::vector<std::pair<std::string, std::string>> settings;  // -K: offload key, on/off;
+                                                                // policy-keys --check: pairs
     std::string profile;                                        // profile IF NAME
     std::string control;                                        // --control: the socket to ask
 };
@@ -40,10 +42,16 @@ struct Parsed {
 };
 
 // Parses ARGV (without the program name). Feature names are checked here
-// (tx, rx, tx-data-validated, sg, tso, and the key names themselves) and
-// mapped to the offload key names; values must be on or off.
+// (each setting's key or alias, xnet/policy.h) and mapped to the offload
+// key names; values must be on or off.
 Parsed parse(const std::vector<std::string>& args);
 
-extern const char* const kHelp;
+// The offload key a feature name (key or alias) stands for.
+std::optional<std::string> feature_key(std::string_view name);
+// Why VALUE is not one KEY of <dir>/offload/ takes (profile or a
+// setting), as the daemons would say it; nullopt if it is.
+std::optional<std::string> check_key(std::string_view key, std::string_view value);
+
+std::string help();
 
 }  // namespace xnet::ctl

@@ -92,17 +92,19 @@ int list(const Command& c, const Platform& p) {
         fmt::print("{}\n", reply);
         return kOk;
     }
-    fmt::print("{:<10} {:<8} {:<13} {:>6}  {:<3} {:<3} {:<3} {:<3} {:<3}\n", "IF", "END", "STATE",
-               "QUEUES", "TX", "RX", "DV", "SG", "TSO");
+    std::string head = fmt::format("{:<10} {:<8} {:<13} {:>6} ", "IF", "END", "STATE", "QUEUES");
+    for (const auto& s : offload::kSettings)
+        head += fmt::format(" {:<3}", s.column);
+    fmt::print("{}\n", head);
     for (unsigned i = 0;; ++i) {
         std::string at = fmt::format("vifs.{}.", i);
         std::string name = lookup(*f, at + "name");
         if (name.empty()) break;
-        auto pol = [&](const char* k) { return lookup(*f, at + "policy." + k); };
-        fmt::print("{:<10} {:<8} {:<13} {:>6}  {:<3} {:<3} {:<3} {:<3} {:<3}\n", name,
-                   lookup(*f, at + "end"), lookup(*f, at + "state"), lookup(*f, at + "queues"),
-                   pol("tx-checksum"), pol("rx-checksum"), pol("tx-data-validated"),
-                   pol("scatter-gather"), pol("tcp-segmentation-offload"));
+        std::string row = fmt::format("{:<10} {:<8} {:<13} {:>6} ", name, lookup(*f, at + "end"),
+                                      lookup(*f, at + "state"), lookup(*f, at + "queues"));
+        for (const auto& s : offload::kSettings)
+            row += fmt::format(" {:<3}", lookup(*f, at + "policy." + std::string(s.key)));
+        fmt::print("{}\n", row);
     }
     return kOk;
 }
@@ -119,8 +121,8 @@ int show(const Command& c, const End& e, const XenStore& xs) {
     if (!e.control.empty()) {
         if (auto r = control_request(e.control, e.request)) {
             if (auto f = flatten(*r); f && !lookup(*f, "policy.tx-checksum").empty()) {
-                for (const char* k : offload::kSettingKeys)
-                    (void)offload::set(policy, k, lookup(*f, std::string("policy.") + k));
+                for (const auto& s : offload::kSettings)
+                    (void)offload::set(policy, s.key, lookup(*f, "policy." + std::string(s.key)));
                 source = "daemon";
             }
         }
@@ -132,7 +134,8 @@ int show(const Command& c, const End& e, const XenStore& xs) {
     const char* end = e.backend ? "backend" : "frontend";
     if (c.json) {
         std::string explicit_keys;
-        for (const char* k : offload::kSettingKeys) {
+        for (const auto& s : offload::kSettings) {
+            const std::string k(s.key);
             if (key(e.dir + "/offload/" + k)) {
                 explicit_keys +=
                     fmt::format("{}{}", explicit_keys.empty() ? "" : ",", json_quote(k));
@@ -158,9 +161,9 @@ int show(const Command& c, const End& e, const XenStore& xs) {
     }
     fmt::print("Offload settings of {} ({} end, {}):\n", e.name, end, e.dir);
     fmt::print("profile: {}\n", profile ? *profile : "(none written: the daemon's default)");
-    for (const char* k : offload::kSettingKeys) {
-        fmt::print("{}: {}{}\n", k, offload::setting_of(policy, k) ? "on" : "off",
-                   key(e.dir + "/offload/" + k) ? " [set]" : "");
+    for (const auto& s : offload::kSettings) {
+        fmt::print("{}: {}{}\n", s.key, policy.*(s.field) ? "on" : "off",
+                   key(e.dir + "/offload/" + std::string(s.key)) ? " [set]" : "");
     }
     if (source == "keys") {
         fmt::print("(from the keys: {})\n", e.control.empty()
@@ -191,7 +194,31 @@ int write_keys(const End& e, const XenStore& xs,
     return kOk;
 }
 
+// policy-keys: "profile safe offload suppress", then "KEY on off" for each
+// setting, the lines the hotplug and xenstore scripts read; with --check,
+// whether each KEY VALUE pair is one the daemons take.
+int policy_keys(const Command& c) {
+    if (!c.settings.empty()) {
+        int exit = kOk;
+        for (const auto& [k, v] : c.settings) {
+            if (auto why = check_key(k, v)) {
+                fmt::print(stderr, "xnetctl: {}\n", *why);
+                exit = kUsage;
+            }
+        }
+        return exit;
+    }
+    std::string profiles;
+    for (const auto& p : offload::kProfiles)
+        profiles += " " + std::string(p.name);
+    fmt::print("profile{}\n", profiles);
+    for (const auto& s : offload::kSettings)
+        fmt::print("{} on off\n", s.key);
+    return kOk;
+}
+
 int run(const Command& c) {
+    if (c.verb == Verb::keys) return policy_keys(c);
     auto platform = open_platform(default_platform());
     if (!platform) return failed({kFailure, platform.error().message()});
     if (c.verb == Verb::list) return list(c, **platform);
@@ -217,6 +244,7 @@ int run(const Command& c) {
             return print_reply(*r, c.json);
         }
         case Verb::list:
+        case Verb::keys:
             break;
     }
     return kOk;

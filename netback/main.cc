@@ -41,7 +41,7 @@ int run(int argc, char** argv) {
     while (!a.done()) {
         std::string key(a.next());
         if (key == "--help") {
-            fmt::print("{}{}  --help, --version\n", kUsageHead, cli::kCommonHelp);
+            fmt::print("{}{}  --help, --version\n", kUsageHead, cli::common_help());
             return 0;
         }
         if (key == "--version") {

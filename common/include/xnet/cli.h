@@ -22,12 +22,11 @@ struct Arg {
 
 class Args {
   public:
+    // The words of ARGV after the program's name, "--key=value" split in two.
     Args(int argc, char** argv);
-    // The next "--key [value]" or nullopt at the end. TAKES_VALUE says
-    // whether KEY is followed by a value.
     bool done() const { return i_ >= v_.size(); }
     std::string_view peek() const { return v_[i_]; }
-    // Splits "--key=value"; otherwise takes the next word as the value.
+    // The word after option KEY, its value; an error naming KEY at the end.
     Result<std::string> value(std::string_view key);
     std::string_view next() { return v_[i_++]; }
 
@@ -36,8 +35,9 @@ class Args {
     size_t i_ = 0;
 };
 
-// Handles the options every daemon takes (--profile, --tx-checksum ...,
-// --platform, --verbose). Returns true if KEY was one of them.
+// Handles the options every daemon takes (--profile, one per setting of
+// the policy table, --platform, --busy-poll-us, --verbose). Returns true
+// if KEY was one of them.
 struct Common {
     offload::Policy policy = offload::safe();
     std::optional<PlatformKind> platform;
@@ -45,7 +45,8 @@ struct Common {
     std::chrono::microseconds busy_poll{50};  // see BusyPoll
 };
 Result<bool> common_option(std::string_view key, Args& a, Common& c);
-extern const char* const kCommonHelp;
+// Their lines for a daemon's --help.
+std::string common_help();
 
 // A program's main: BODY's exit status, or FAILED with a message naming
 // PROGRAM if it throws (out of memory, a library's exception): never an

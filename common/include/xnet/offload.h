@@ -4,7 +4,7 @@
 // local stack). Both ends use the same two functions; the rules come from
 // the end's policy and from what the peer advertised in xenstore.
 //
-// The two checksum bits stay separate throughout (mission-notes.md):
+// The two checksum bits stay separate throughout:
 // csum_blank means "the field holds the pseudo-header sum, finish it";
 // data_validated means "the sender knows the checksums are right".
 #pragma once
@@ -19,30 +19,14 @@
 #include "xnet/error.h"
 #include "xnet/expected.h"
 #include "xnet/netif.h"
+#include "xnet/policy.h"
 #include "xnet/segment.h"
 #include "xnet/vnet.h"
 
 namespace xnet::offload {
 
-// This end's settings (mission-notes "offload keys"): for now from the
-// command line; the policy keys in xenstore come on top later.
-struct Policy {
-    bool tx_checksum = false;        // may put csum_blank on the ring
-    bool rx_checksum = false;        // takes csum_blank and data_validated from the ring
-    bool tx_data_validated = false;  // marks frames known to be good
-    bool sg = true;
-    bool tso = true;
-    bool operator==(const Policy&) const = default;
-};
-Policy safe();     // every checksum computed and verified
-Policy offload();  // partial checksums on the ring
-
-// "safe" / "offload" -> the profile; errors name the value.
-Result<Policy> profile(std::string_view name);
-// One setting by its key name ("tx-checksum", "rx-checksum",
-// "tx-data-validated", "scatter-gather", "tcp-segmentation-offload") and
-// "on"/"off".
-Status set(Policy& p, std::string_view key, std::string_view value);
+// This end's settings are a Policy (xnet/policy.h: the table of settings
+// and profiles), from the daemon's options and its <dir>/offload/ keys.
 
 // For frames this end puts on the ring.
 struct TxRules {

@@ -1,12 +1,8 @@
 // The offload policy keys an end reads from its own xenstore directory
-// (mission-notes.md, "offload keys"):
+// (docs/xenstore-keys.md):
 //
-//   <dir>/offload/profile                   safe | offload | suppress
-//   <dir>/offload/tx-checksum               on | off
-//   <dir>/offload/rx-checksum               on | off
-//   <dir>/offload/tx-data-validated         on | off
-//   <dir>/offload/scatter-gather            on | off
-//   <dir>/offload/tcp-segmentation-offload  on | off
+//   <dir>/offload/profile   a profile's name (kProfiles)
+//   <dir>/offload/<key>     on | off, for each setting's key (kSettings)
 //
 // The profile is the base and each explicit key overrides it; with nothing
 // written, the daemon's own default (its --profile, `safe` unless told).
@@ -22,9 +18,6 @@
 #include "xnet/platform/xenstore.h"
 
 namespace xnet::offload {
-
-inline constexpr const char* kSettingKeys[] = {"tx-checksum", "rx-checksum", "tx-data-validated",
-                                               "scatter-gather", "tcp-segmentation-offload"};
 
 struct KeyedPolicy {
     Policy policy;
@@ -54,13 +47,5 @@ class PolicyFollower {
     Policy fallback_, policy_;
     std::string errors_;
 };
-
-// The setting named by KEY (one of kSettingKeys); false for any other.
-bool setting_of(const Policy& p, std::string_view key);
-
-// "tx-checksum on rx-checksum off ...", for logs.
-std::string describe(const Policy& p);
-// {"tx-checksum":"on",...}, for the control socket.
-std::string json(const Policy& p);
 
 }  // namespace xnet::offload

@@ -1,0 +1,152 @@
+// The policy table (xnet/policy.h) and its users: the daemons' options,
+// xnetctl's parser and `policy-keys --check`, the log line and JSON, and
+// the pages that document the keys.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "ctl/cli.h"
+#include "xnet/cli.h"
+#include "xnet/policy.h"
+
+using namespace xnet;
+
+namespace {
+
+std::string read_doc(const char* name) {
+    auto path = std::filesystem::path(__FILE__).parent_path() / "../../docs" / name;
+    std::ifstream in(path);
+    REQUIRE_MESSAGE(in, "cannot read ", path.string());
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// The daemons' argument parsing over WORDS, as cli::Args sees argv.
+Result<cli::Common> daemon_options(std::vector<std::string> words) {
+    std::vector<char*> argv{const_cast<char*>("xnetd")};
+    for (auto& w : words)
+        argv.push_back(w.data());
+    cli::Args a(int(argv.size()), argv.data());
+    cli::Common c;
+    while (!a.done()) {
+        std::string key(a.next());
+        auto r = cli::common_option(key, a, c);
+        if (!r) return Unexpected{r.error()};
+        if (!*r) return fail(EINVAL, "not a common option: " + key);
+    }
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("policy table: names are unique, and each finds its own row") {
+    std::set<std::string_view> names, options, columns;
+    for (const auto& s : offload::kSettings) {
+        CAPTURE(s.key);
+        CHECK(names.insert(s.key).second);
+        if (!s.alias.empty()) CHECK(names.insert(s.alias).second);
+        CHECK(options.insert(s.option).second);
+        CHECK(columns.insert(s.column).second);
+        CHECK(offload::find_setting(s.key) == &s);
+        if (!s.alias.empty()) CHECK(offload::find_setting(s.alias) == &s);
+        CHECK(s.key != "profile");  // profile is the key of kProfiles
+    }
+    CHECK(offload::find_setting("profile") == nullptr);
+    CHECK(offload::find_setting("") == nullptr);
+    CHECK(offload::profile_names() == "safe, offload or suppress");
+    CHECK(offload::setting_names() == "tx, rx, tx-data-validated, sg or tso");
+}
+
+TEST_CASE("policy table: set, describe and json cover every setting") {
+    for (const auto& s : offload::kSettings) {
+        CAPTURE(s.key);
+        offload::Policy p = offload::safe();
+        p.*(s.field) = false;
+        REQUIRE(offload::set(p, s.key, "on"));
+        CHECK(p.*(s.field));
+        CHECK(offload::describe(p).find(std::string(s.key) + " on") != std::string::npos);
+        CHECK(offload::json(p).find("\"" + std::string(s.key) + "\":\"on\"") != std::string::npos);
+        if (!s.alias.empty()) {
+            // An alias is xnetctl's word; the keys and set() take only the key.
+            CHECK_FALSE(offload::set(p, s.alias, "off"));
+            CHECK(p.*(s.field));
+        }
+    }
+    CHECK(offload::json(offload::safe()).front() == '{');
+    CHECK(offload::json(offload::safe()).back() == '}');
+}
+
+TEST_CASE("policy table: suppress is offload's rules under another name") {
+    CHECK(*offload::profile("suppress") == *offload::profile("offload"));
+    CHECK_FALSE(*offload::profile("safe") == *offload::profile("offload"));
+    auto bad = offload::profile("fast");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().what == "unknown profile 'fast' (expected safe, offload or suppress)");
+}
+
+TEST_CASE("policy table: the daemons take one option per setting") {
+    for (const auto& s : offload::kSettings) {
+        CAPTURE(s.option);
+        auto on = daemon_options({"--profile", "safe", std::string(s.option), "on"});
+        REQUIRE(on);
+        CHECK(on->policy.*(s.field));
+        auto off = daemon_options({"--profile=offload", std::string(s.option) + "=off"});
+        REQUIRE(off);
+        CHECK_FALSE(off->policy.*(s.field));
+        auto bad = daemon_options({std::string(s.option), "maybe"});
+        REQUIRE_FALSE(bad);
+        CHECK(bad.error().message().find("is not on or off") != std::string::npos);
+        CHECK(cli::common_help().find(s.option) != std::string::npos);
+    }
+    CHECK_FALSE(daemon_options({"--profile", "fast"}));
+}
+
+TEST_CASE("xnetctl: -K takes every key and alias, policy-keys --check judges as the daemons") {
+    for (const auto& s : offload::kSettings) {
+        for (auto name : {s.key, s.alias}) {
+            if (name.empty()) continue;
+            CAPTURE(name);
+            auto p = ctl::parse({"-K", "vif1.0", std::string(name), "off"});
+            REQUIRE(p.command);
+            REQUIRE(p.command->settings.size() == 1);
+            CHECK(p.command->settings[0].first == s.key);
+            CHECK(ctl::help().find(name) != std::string::npos);
+        }
+        CHECK_FALSE(ctl::check_key(s.key, "on"));
+        CHECK(ctl::check_key(s.key, "maybe") == std::string(s.key) + ": 'maybe' is not on or off");
+        CHECK(ctl::check_key(s.alias.empty() ? "nothing" : s.alias, "on"));
+    }
+    auto unknown = ctl::parse({"-K", "vif1.0", "checksum", "off"});
+    CHECK(unknown.exit == ctl::kUsage);
+    CHECK(unknown.error ==
+          "unknown feature 'checksum' (expected tx, rx, tx-data-validated, sg or tso)");
+    for (const auto& p : offload::kProfiles)
+        CHECK_FALSE(ctl::check_key("profile", p.name));
+    CHECK(ctl::check_key("profile", "fast") == "profile: 'fast' is not safe, offload or suppress");
+
+    auto keys = ctl::parse({"policy-keys", "--check", "profile", "offload", "tx-checksum", "on"});
+    REQUIRE(keys.command);
+    CHECK(keys.command->verb == ctl::Verb::keys);
+    CHECK(keys.command->settings.size() == 2);
+    CHECK(ctl::parse({"policy-keys", "--check", "profile"}).exit == ctl::kUsage);
+    CHECK(ctl::parse({"--check", "profile", "safe"}).exit == ctl::kUsage);
+}
+
+TEST_CASE("policy table: the pages that document the keys name every one") {
+    const std::string keys = read_doc("xenstore-keys.md");
+    const std::string manual = read_doc("xnetctl.1");
+    for (const auto& s : offload::kSettings) {
+        CAPTURE(s.key);
+        CHECK(keys.find("| `" + std::string(s.key) + "` |") != std::string::npos);
+        CHECK(manual.find("\\fB" + std::string(s.key) + "\\fR") != std::string::npos);
+    }
+    for (const auto& p : offload::kProfiles) {
+        CAPTURE(p.name);
+        CHECK(keys.find("`" + std::string(p.name) + "`") != std::string::npos);
+        CHECK(manual.find("\\fB" + std::string(p.name) + "\\fR") != std::string::npos);
+    }
+}
