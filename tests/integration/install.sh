@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What an administrator gets (issue 8): `make install` into a scratch
+# What an administrator gets: `make install` into a scratch
 # prefix, and the Debian packages of `make deb`.
 # - every file where docs/deploying.md says, programs that run and say
 #   their version, manual pages that format cleanly;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak (issue 7): mixed traffic, offload toggles and guest churn on
+# Soak: mixed traffic, offload toggles and guest churn on
 # xnet-sim for a while, watching xnetback's memory and descriptors and
 # every checksum that leaves the host.
 # - traffic: guest 1 -> outside, outside -> guest 2, guest 3 -> guest 4

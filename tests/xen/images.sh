@@ -91,7 +91,7 @@ pack() {
 
 # guest_kernel CACHE: a gzipped vmlinux for the guests, made once. libxc
 # decompresses a guest's kernel in userspace, and xz costs about 7 s of
-# TCG time where gzip costs 1 (../shared/xen-in-qemu.md).
+# TCG time where gzip costs 1.
 guest_kernel() {
     local out="$1/vmlinux-$kver.gz" vmlinuz="$root/boot/vmlinuz-$kver" offset
     if [[ ! -s "$out" ]]; then
