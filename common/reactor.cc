@@ -28,6 +28,43 @@ void Timer::cancel() {
     fd_.reset();
 }
 
+Result<Registration> Registration::add(Reactor& r, int fd, uint32_t events,
+                                       std::function<void(uint32_t)> h) {
+    if (auto st = r.add(fd, events, std::move(h)); !st) return Unexpected{st.error()};
+    return Registration(&r, fd);
+}
+
+Registration& Registration::operator=(Registration&& o) noexcept {
+    if (this != &o) {
+        reset();
+        r_ = std::exchange(o.r_, nullptr);
+        fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+}
+
+void Registration::reset() {
+    if (r_) r_->remove(fd_);
+    r_ = nullptr;
+    fd_ = -1;
+}
+
+Status Registration::modify(uint32_t events) {
+    if (!r_) return fail(EBADF, "modifying a descriptor no longer watched");
+    return r_->modify(fd_, events);
+}
+
+void DeferredWork::defer(Reactor& r, std::function<void()> f) {
+    r.defer([alive = alive_, f = std::move(f)] {
+        if (*alive) f();
+    });
+}
+
+void DeferredWork::cancel() {
+    *alive_ = false;
+    alive_ = std::make_shared<bool>(true);
+}
+
 Result<Timer> Reactor::after(std::chrono::milliseconds delay, std::function<void()> f) {
     UniqueFd fd(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
     if (!fd) return fail(errno, "creating a timer");

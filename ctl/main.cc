@@ -13,6 +13,7 @@
 #include "xnet/cli.h"
 #include "xnet/control.h"
 #include "xnet/netif.h"
+#include "xnet/netif_keys.h"
 #include "xnet/policy_keys.h"
 
 using namespace xnet;
@@ -25,12 +26,14 @@ int failed(const Failure& f) {
     return f.exit;
 }
 
-const char* const kPeerKeys[] = {"feature-sg",
-                                 "feature-gso-tcpv4",
-                                 "feature-gso-tcpv6",
-                                 "feature-no-csum-offload",
-                                 "feature-ipv6-csum-offload",
-                                 "feature-xnet-tagged-offload"};
+// The offload features the other end advertises, from the netif schema.
+std::vector<std::string> peer_keys() {
+    std::vector<std::string> out;
+    for (const auto& k : netif::key::kSchema) {
+        if (k.feature) out.emplace_back(k.name);
+    }
+    return out;
+}
 
 // A daemon's reply: printed as it is with --json, else as "path: value"
 // lines; an {"error":...} reply is exit status 1.
@@ -144,7 +147,7 @@ int show(const Command& c, const End& e, const XenStore& xs) {
         std::string peer;
         if (c.peer) {
             std::string keys;
-            for (const char* k : kPeerKeys) {
+            for (const auto& k : peer_keys()) {
                 auto v = key(e.peer_dir + "/" + k);
                 keys += fmt::format("{}{}:{}", keys.empty() ? "" : ",", json_quote(k),
                                     v ? json_quote(*v) : "null");
@@ -173,7 +176,7 @@ int show(const Command& c, const End& e, const XenStore& xs) {
     if (c.peer) {
         fmt::print("Peer ({} end, {}) advertises:\n", e.backend ? "frontend" : "backend",
                    e.peer_dir);
-        for (const char* k : kPeerKeys) {
+        for (const auto& k : peer_keys()) {
             auto v = key(e.peer_dir + "/" + k);
             fmt::print("{}: {}\n", k, v ? *v : "(absent)");
         }

@@ -45,16 +45,16 @@ std::optional<std::pair<DomId, unsigned>> parse_vif_name(std::string_view name) 
 
 }  // namespace
 
-Backend::~Backend() {
-    s_.reactor.remove(s_.xs.fd());
-}
+Backend::~Backend() = default;
 
 Status Backend::start() {
     root_ = fmt::format("/local/domain/{}/backend/vif", s_.platform.self());
     auto st = s_.xs.watch(root_, kVifsToken);
     if (!st) return st;
-    st = s_.reactor.add(s_.xs.fd(), EPOLLIN, [this](uint32_t) { on_store(); });
-    if (!st) return st;
+    auto watch =
+        Registration::add(s_.reactor, s_.xs.fd(), EPOLLIN, [this](uint32_t) { on_store(); });
+    if (!watch) return Unexpected{watch.error()};
+    store_watch_ = std::move(*watch);
     rescan();
     remove_stale_taps();
     check_peers();

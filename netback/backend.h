@@ -34,6 +34,7 @@ class Backend {
     std::string root_;  // /local/domain/<self>/backend/vif
     std::map<std::pair<DomId, unsigned>, std::unique_ptr<Vif>> vifs_;
     Timer peer_check_;
+    Registration store_watch_;
 };
 
 }  // namespace xnet::netback

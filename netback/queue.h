@@ -20,11 +20,14 @@
 #include "xnet/offload.h"
 #include "xnet/platform/evtchn.h"
 #include "xnet/platform/gnttab.h"
+#include "xnet/queue_keys.h"
 #include "xnet/reactor.h"
 #include "xnet/ring.h"
 #include "xnet/tap.h"
 
 namespace xnet::netback {
+
+struct TxChain;
 
 // What a vif's queues share: the rules from the negotiation, the
 // counters, and how to report that the frontend broke the protocol.
@@ -42,10 +45,7 @@ struct VifShared {
 };
 
 // Where the frontend's rings and channels are, from its xenstore keys.
-struct QueueKeys {
-    GrantRef tx_ref = 0, rx_ref = 0;
-    Port tx_port = 0, rx_port = 0;  // equal unless split event channels
-};
+using netif::QueueKeys;
 
 class BackQueue {
   public:
@@ -83,17 +83,29 @@ class BackQueue {
     void run_rx();
     void schedule(bool tx, bool rx);
 
-    // Guest TX. Looks at the chain starting at the next request, of AVAIL
-    // published ones: its slot count, 0 if incomplete, or a protocol error.
+    // Guest TX (tx.cc). Looks at the chain starting at the next request, of
+    // AVAIL published ones: its slot count, 0 if incomplete, or a protocol
+    // error.
     Result<unsigned> gather_tx(RING_IDX avail, TxPacket& p);
+    Status take_ids(const TxChain& c, TxPacket& p);
+    void plan_tx_copy(const TxChain& c, TxPacket& p);
+    Status gather_tx_batch(RING_IDX& avail);
     void finish_tx(std::vector<TxPacket>& batch);
+    void deliver_tx(const TxPacket& p);
     void respond_tx(const TxPacket& p, int16_t status);
     void release_ids(const TxPacket& p);
 
-    // Guest RX.
+    // Guest RX (rx.cc).
+    enum class Next { frame, skipped, none };
+    struct RxBatch;
+    Next next_rx_frame(RxFrame& f, size_t arena_off);
     Result<bool> read_frame(RxFrame& f, size_t arena_off);
     void next_segment(RxFrame& f, size_t arena_off);
     void admit(RxFrame& f);  // its slots; dropped if it needs sg the peer lacks
+    void place_rx(RxFrame& f);
+    RxBatch fill_rx_batch(RING_IDX avail);
+    void hold(const RxFrame& f);
+    void watch_port(bool on);
     void finish_rx(std::vector<RxFrame>& batch);
 
     // Marks the queue broken and tells the vif, once. QUIET: see VifShared.
@@ -120,7 +132,8 @@ class BackQueue {
     Timer pause_;                // while throttled: when the ports are unmasked again
     Timer verdict_;              // after a failed grant copy: blame the peer, or not
     RING_IDX rx_prod_seen_ = 0;  // the RX ring's req_prod at the last wakeup
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    Registration ev_watch_, port_watch_;
+    DeferredWork work_;
 
     // Frames between the ring and the port, per direction. Left
     // uninitialised: a vif's memory is then the pages its traffic touched,

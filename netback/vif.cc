@@ -16,12 +16,14 @@
 #include <fmt/format.h>
 
 #include "xnet/log.h"
+#include "xnet/netif_keys.h"
 #include "xnet/policy_keys.h"
 #include "xnet/xs_keys.h"
 
 namespace xnet::netback {
 
 using netif::State;
+namespace key = netif::key;
 
 struct Vif::FrontendKeys {
     unsigned queues = 1;
@@ -39,7 +41,6 @@ Vif::Vif(Services& s, DomId dom, unsigned devid) : s_(s), devid_(devid), policy_
 }
 
 Vif::~Vif() {
-    *alive_ = false;
     queues_.clear();
     extra_ports_.clear();
     if (!fe_token_.empty()) (void)s_.xs.unwatch(fe_dir_ + "/state", fe_token_);
@@ -97,8 +98,7 @@ void Vif::on_fault(const Error& e, bool quiet) {
         blame(e);
     }
     // Not from inside the queue that found it: the queue goes away here.
-    s_.reactor.defer([this, quiet, alive = alive_] {
-        if (!*alive) return;
+    work_.defer(s_.reactor, [this, quiet] {
         fault_pending_ = false;
         disconnect();
         broken_ = !quiet;
@@ -114,8 +114,8 @@ Status Vif::write_advertised(XenStore::Tx tx) {
     // feature-no-csum-offload is not in netif.h for a backend: xnetfront
     // honours it (others ignore it), so that rx-checksum off here also
     // keeps IPv4 partials away.
-    for (auto [key, member] : offload::kFeatureKeys) {
-        if (auto r = s_.xs.write(be(key), a.*member ? "1" : "0", tx); !r) return r;
+    for (auto [name, member] : offload::kFeatureKeys) {
+        if (auto r = s_.xs.write(be(name), a.*member ? "1" : "0", tx); !r) return r;
     }
     return {};
 }
@@ -181,11 +181,9 @@ Status Vif::setup() {
     if (!(st = tap_->set_carrier(false))) return st;
     // As Linux netback: the dom0 side never originates frames of its own.
     if (!(st = link::set_mac(name(), {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff}))) return st;
-    if (auto mtu = s_.xs.try_read(be("mtu")); mtu && *mtu) {
-        auto v = netif::parse_number(**mtu, 65535);
-        if (!v || *v < 68) return fail(EINVAL, fmt::format("reading {}: '{}'", be("mtu"), **mtu));
-        if (!(st = link::set_mtu(name(), unsigned(*v)))) return st;
-    }
+    auto mtu = netif::read_mtu(s_.xs, dir_);
+    if (!mtu) return Unexpected{mtu.error()};
+    if (*mtu && !(st = link::set_mtu(name(), **mtu))) return st;
     if (!(st = link::set_up(name(), true))) return st;
 
     // One transaction: each call is a round trip to xenstored, and a
@@ -196,11 +194,11 @@ Status Vif::setup() {
         };
         Status r;
         if (!(r = write_advertised(tx))) return r;
-        if (!(r = w("feature-rx-copy", 1))) return r;
-        if (!(r = w("feature-rx-flip", 0))) return r;
-        if (!(r = w("feature-split-event-channels", 1))) return r;
-        if (!(r = w("multi-queue-max-queues", s_.options.max_queues))) return r;
-        return w("carrier", 0);
+        if (!(r = w(key::feature_rx_copy, 1))) return r;
+        if (!(r = w(key::feature_rx_flip, 0))) return r;
+        if (!(r = w(key::feature_split_event_channels, 1))) return r;
+        if (!(r = w(key::multi_queue_max_queues, s_.options.max_queues))) return r;
+        return w(key::carrier, 0);
     });
 }
 
@@ -208,23 +206,25 @@ Result<Vif::FrontendKeys> Vif::read_frontend() {
     auto num = [&](const std::string& path, uint64_t max, std::optional<uint64_t> def) {
         return read_number(s_.xs, path, max, def);
     };
-    auto flag = [&](const char* key) { return read_flag(s_.xs, fe_dir_ + "/" + key); };
+    auto flag = [&](std::string_view key) {
+        return read_flag(s_.xs, fmt::format("{}/{}", fe_dir_, key));
+    };
     FrontendKeys k;
-    auto rx_copy = flag("request-rx-copy");
+    auto rx_copy = flag(key::request_rx_copy);
     if (!rx_copy) return Unexpected{rx_copy.error()};
     if (!*rx_copy) return fail(EOPNOTSUPP, "the frontend does not do rx-copy (request-rx-copy)");
-    auto notify = flag("feature-rx-notify");
+    auto notify = flag(key::feature_rx_notify);
     if (!notify) return Unexpected{notify.error()};
     if (!*notify) return fail(EOPNOTSUPP, "feature-rx-notify is mandatory");
-    for (auto [key, member] : offload::kFeatureKeys) {
-        auto f = flag(key);
+    for (auto [name, member] : offload::kFeatureKeys) {
+        auto f = flag(name);
         if (!f) return Unexpected{f.error()};
         k.features.*member = *f;
     }
-    auto reconnect = flag(netif::kReconnectKey);
+    auto reconnect = flag(key::feature_xnet_reconnect);
     if (!reconnect) return Unexpected{reconnect.error()};
     k.reconnect = *reconnect;
-    auto queues = num(fe_dir_ + "/multi-queue-num-queues", UINT32_MAX, 1);
+    auto queues = num(fmt::format("{}/{}", fe_dir_, key::multi_queue_num_queues), UINT32_MAX, 1);
     if (!queues) return Unexpected{queues.error()};
     if (*queues == 0 || *queues > s_.options.max_queues) {
         return fail(EINVAL, fmt::format("multi-queue-num-queues {} is not in 1..{}", *queues,
@@ -232,33 +232,9 @@ Result<Vif::FrontendKeys> Vif::read_frontend() {
     }
     k.queues = unsigned(*queues);
     for (unsigned i = 0; i < k.queues; ++i) {
-        // netif.h: one queue uses the flat layout, more use queue-N/.
-        std::string base = k.queues == 1 ? fe_dir_ : fmt::format("{}/queue-{}", fe_dir_, i);
-        QueueKeys q;
-        auto tx = num(base + "/tx-ring-ref", UINT32_MAX, std::nullopt);
-        if (!tx) return Unexpected{tx.error()};
-        auto rx = num(base + "/rx-ring-ref", UINT32_MAX, std::nullopt);
-        if (!rx) return Unexpected{rx.error()};
-        q.tx_ref = GrantRef(*tx);
-        q.rx_ref = GrantRef(*rx);
-        auto split_tx = s_.xs.try_read(base + "/event-channel-tx");
-        if (!split_tx) return Unexpected{split_tx.error()};
-        if (*split_tx) {
-            auto t = num(base + "/event-channel-tx", UINT32_MAX, std::nullopt);
-            if (!t) return Unexpected{t.error()};
-            auto r = num(base + "/event-channel-rx", UINT32_MAX, std::nullopt);
-            if (!r) return Unexpected{r.error()};
-            if (*t == *r) {
-                return fail(EINVAL, base + ": event-channel-tx and -rx are the same port");
-            }
-            q.tx_port = Port(*t);
-            q.rx_port = Port(*r);
-        } else {
-            auto e = num(base + "/event-channel", UINT32_MAX, std::nullopt);
-            if (!e) return Unexpected{e.error()};
-            q.tx_port = q.rx_port = Port(*e);
-        }
-        k.q.push_back(q);
+        auto q = netif::read_queue_keys(s_.xs, fe_dir_, k.queues, i);
+        if (!q) return Unexpected{q.error()};
+        k.q.push_back(*q);
     }
     return k;
 }
@@ -334,11 +310,11 @@ void Vif::reconcile() {
         return;
     }
     apply_policy();
-    auto online = s_.xs.try_read(be("online"));
+    auto online = s_.xs.try_read(be(key::online));
     bool removing = online && *online && **online == "0";
 
     if (fe_dir_.empty()) {
-        auto fe = s_.xs.try_read(be("frontend"));
+        auto fe = s_.xs.try_read(be(key::frontend));
         std::string want = fmt::format("/local/domain/{}/device/vif/{}", dom(), devid_);
         if (!fe || !*fe) return;  // not written yet
         if (**fe != want) {
@@ -354,7 +330,7 @@ void Vif::reconcile() {
     if (auto v = s_.xs.try_read(fe_dir_ + "/state"); v && *v) {
         fe = netif::parse_state(**v).value_or(State::unknown);
     }
-    auto hotplug = s_.xs.try_read(be("hotplug-status"));
+    auto hotplug = s_.xs.try_read(be(key::hotplug_status));
     bool hotplug_ok = hotplug && *hotplug && **hotplug == "connected";
     bool fe_ready = fe == State::initialised || fe == State::connected;
 

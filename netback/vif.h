@@ -93,7 +93,7 @@ class Vif {
     bool broken_ = false;  // the frontend broke the protocol; wait for it to re-initialise
     bool gone_ = false;
     bool fault_pending_ = false;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    DeferredWork work_;
 };
 
 }  // namespace xnet::netback

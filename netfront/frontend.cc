@@ -15,12 +15,14 @@
 #include <fmt/format.h>
 
 #include "xnet/log.h"
+#include "xnet/netif_keys.h"
 #include "xnet/policy_keys.h"
 #include "xnet/xs_keys.h"
 
 namespace xnet::netfront {
 
 using netif::State;
+namespace key = netif::key;
 
 struct Frontend::BackendKeys {
     bool split = false;
@@ -36,16 +38,14 @@ Frontend::Frontend(Reactor& r, const Platform& p, const XenStore& xs, GrantShare
 }
 
 Frontend::~Frontend() {
-    *alive_ = false;
-    queues_.clear();
-    r_.remove(xs_.fd());
+    queues_.clear();  // before the TAP whose queues they read
 }
 
 void Frontend::switch_state(State s) {
     if (state_ != s)
         log::info("{}: {} -> {}", name(), netif::state_name(state_), netif::state_name(s));
     state_ = s;
-    auto st = xs_.write(fe("state"), std::to_string(int(s)));
+    auto st = xs_.write(fe(key::state), std::to_string(int(s)));
     if (!st) log::error("{}: {}", name(), st.error().message());
 }
 
@@ -59,8 +59,7 @@ void Frontend::on_fault(const Error& e) {
     if (fault_pending_) return;
     fault_pending_ = true;
     report(e);
-    r_.defer([this, alive = alive_] {
-        if (!*alive) return;
+    work_.defer(r_, [this] {
         fault_pending_ = false;
         disconnect();
         switch_state(State::closed);
@@ -69,15 +68,15 @@ void Frontend::on_fault(const Error& e) {
 
 Status Frontend::start() {
     dir_ = fmt::format("/local/domain/{}/device/vif/{}", p_.self(), o_.devid);
-    auto bid = read_number(xs_, fe("backend-id"), 0x7fef);
+    auto bid = read_number(xs_, fe(key::backend_id), 0x7fef);
     if (!bid) return Unexpected{bid.error()};
     shared_.backend = DomId(*bid);
-    auto be = xs_.read(fe("backend"));
-    if (!be) return Unexpected{be.error()};
+    auto peer = xs_.read(fe(key::backend));
+    if (!peer) return Unexpected{peer.error()};
     std::string want = fmt::format("/local/domain/{}/backend/vif/{}/{}", *bid, p_.self(), o_.devid);
-    if (*be != want) {
-        return fail(EINVAL, fmt::format("reading {}: '{}', expected {}", fe("backend"),
-                                        be->substr(0, 128), want));
+    if (*peer != want) {
+        return fail(EINVAL, fmt::format("reading {}: '{}', expected {}", fe(key::backend),
+                                        peer->substr(0, 128), want));
     }
     be_dir_ = want;
 
@@ -86,27 +85,27 @@ Status Frontend::start() {
     tap_.emplace(std::move(*t));
     auto st = tap_->set_offload({.csum = true});
     if (!st) return st;
-    if (auto mac = xs_.try_read(fe("mac")); mac && *mac) {
+    if (auto mac = xs_.try_read(fe(key::mac)); mac && *mac) {
         auto m = link::parse_mac(**mac);
-        if (!m) return fail(EINVAL, fmt::format("reading {}: '{}'", fe("mac"), **mac));
+        if (!m) return fail(EINVAL, fmt::format("reading {}: '{}'", fe(key::mac), **mac));
         if (!(st = link::set_mac(o_.ifname, *m))) return st;
     }
-    if (auto mtu = xs_.try_read(fe("mtu")); mtu && *mtu) {
-        auto v = netif::parse_number(**mtu, 65535);
-        if (!v || *v < 68) return fail(EINVAL, fmt::format("reading {}: '{}'", fe("mtu"), **mtu));
-        if (!(st = link::set_mtu(o_.ifname, unsigned(*v)))) return st;
-    }
+    auto mtu = netif::read_mtu(xs_, dir_);
+    if (!mtu) return Unexpected{mtu.error()};
+    if (*mtu && !(st = link::set_mtu(o_.ifname, **mtu))) return st;
     if (!(st = link::set_gso_max_size(o_.ifname, link::kNetifGsoMaxSize))) return st;
     if (!(st = tap_->set_carrier(false))) return st;
     if (!(st = link::set_up(o_.ifname, true))) return st;
 
     for (auto [path, token] : {std::pair{dir_, "self"},
-                               {be_dir_ + "/state", "backend"},
-                               {be_dir_ + "/carrier", "backend"},
-                               {be_dir_ + "/online", "backend"}}) {
+                               {be(key::state), "backend"},
+                               {be(key::carrier), "backend"},
+                               {be(key::online), "backend"}}) {
         if (!(st = xs_.watch(path, token))) return st;
     }
-    if (!(st = r_.add(xs_.fd(), EPOLLIN, [this](uint32_t) { on_store(); }))) return st;
+    auto watch = Registration::add(r_, xs_.fd(), EPOLLIN, [this](uint32_t) { on_store(); });
+    if (!watch) return Unexpected{watch.error()};
+    store_watch_ = std::move(*watch);
     state_ = State::unknown;
     switch_state(State::initialising);
     reconcile();
@@ -121,22 +120,23 @@ void Frontend::on_store() {
 }
 
 Result<Frontend::BackendKeys> Frontend::read_backend() {
-    auto flag = [&](const char* key) { return read_flag(xs_, be_dir_ + "/" + key); };
+    auto flag = [&](std::string_view k) { return read_flag(xs_, be(k)); };
     BackendKeys b;
-    auto rx_copy = flag("feature-rx-copy");
+    auto rx_copy = flag(key::feature_rx_copy);
     if (!rx_copy) return Unexpected{rx_copy.error()};
     if (!*rx_copy) return fail(EOPNOTSUPP, "the backend does not offer feature-rx-copy");
-    auto split = flag("feature-split-event-channels");
+    auto split = flag(key::feature_split_event_channels);
     if (!split) return Unexpected{split.error()};
     b.split = *split;
-    for (auto [key, member] : offload::kFeatureKeys) {
-        auto f = flag(key);
+    for (auto [name, member] : offload::kFeatureKeys) {
+        auto f = flag(name);
         if (!f) return Unexpected{f.error()};
         b.features.*member = *f;
     }
-    auto queues = read_number(xs_, be_dir_ + "/multi-queue-max-queues", 1024, 1);
+    const auto max_queues = be(key::multi_queue_max_queues);
+    auto queues = read_number(xs_, max_queues, 1024, 1);
     if (!queues) return Unexpected{queues.error()};
-    if (*queues == 0) return fail(EINVAL, be_dir_ + "/multi-queue-max-queues is 0");
+    if (*queues == 0) return fail(EINVAL, max_queues + " is 0");
     b.max_queues = unsigned(*queues);
     return b;
 }
@@ -180,37 +180,27 @@ Status Frontend::write_keys(const BackendKeys& b) {
         // What an earlier connection wrote and this one does not.
         if (auto kids = xs_.directory(dir_, tx)) {
             for (auto& k : *kids) {
-                if (k.rfind("queue-", 0) == 0 || k.rfind("event-channel", 0) == 0 ||
-                    k == "multi-queue-num-queues") {
-                    if (auto st = xs_.rm(fe(k), tx); !st) return st;
-                }
+                if (!netif::is_queue_key(k)) continue;
+                if (auto st = xs_.rm(fe(k), tx); !st) return st;
             }
         }
-        auto w = [&](const std::string& path, auto value) {
-            return xs_.write(path, fmt::format("{}", value), tx);
+        auto w = [&](std::string_view k, auto value) {
+            return xs_.write(fe(k), fmt::format("{}", value), tx);
         };
         Status r;
-        bool multi = queues_.size() > 1;
-        for (size_t i = 0; i < queues_.size(); ++i) {
-            std::string base = multi ? fmt::format("{}/queue-{}", dir_, i) : dir_;
-            const auto& k = queues_[i]->keys();
-            if (!(r = w(base + "/tx-ring-ref", k.tx_ref))) return r;
-            if (!(r = w(base + "/rx-ring-ref", k.rx_ref))) return r;
-            if (b.split) {
-                if (!(r = w(base + "/event-channel-tx", k.tx_port))) return r;
-                if (!(r = w(base + "/event-channel-rx", k.rx_port))) return r;
-            } else {
-                if (!(r = w(base + "/event-channel", k.tx_port))) return r;
-            }
+        const auto n = unsigned(queues_.size());
+        for (unsigned i = 0; i < n; ++i) {
+            r = netif::write_queue_keys(xs_, dir_, n, i, queues_[i]->keys(), b.split, tx);
+            if (!r) return r;
         }
-        if (multi && !(r = w(fe("multi-queue-num-queues"), queues_.size()))) return r;
-        if (!(r = w(fe("request-rx-copy"), 1))) return r;
-        if (!(r = w(fe("feature-rx-notify"), 1))) return r;
-        if (!(r = w(fe(netif::kReconnectKey), 1))) return r;
-        for (auto [key, member] : offload::kFeatureKeys) {
-            if (!(r = w(fe(key), int(a.*member)))) return r;
+        if (n > 1 && !(r = w(key::multi_queue_num_queues, n))) return r;
+        if (!(r = w(key::request_rx_copy, 1))) return r;
+        if (!(r = w(key::feature_rx_notify, 1))) return r;
+        if (!(r = w(key::feature_xnet_reconnect, 1))) return r;
+        for (auto [name, member] : offload::kFeatureKeys) {
+            if (!(r = w(name, int(a.*member)))) return r;
         }
-        return w(fe("state"), int(State::connected));
+        return w(key::state, int(State::connected));
     });
 }
 
@@ -273,11 +263,11 @@ void Frontend::reconcile() {
         return;
     }
     apply_policy();
-    State be = State::unknown;
-    if (auto v = xs_.try_read(be_dir_ + "/state"); v && *v) {
-        be = netif::parse_state(**v).value_or(State::unknown);
+    State peer_state = State::unknown;
+    if (auto v = xs_.try_read(be(key::state)); v && *v) {
+        peer_state = netif::parse_state(**v).value_or(State::unknown);
     }
-    auto online_v = xs_.try_read(be_dir_ + "/online");
+    auto online_v = xs_.try_read(be(key::online));
     bool online = !(online_v && *online_v && **online_v == "0");
 
     switch (state_) {
@@ -286,7 +276,7 @@ void Frontend::reconcile() {
         case State::initialised:
         case State::closed:
             if (state_ == State::unknown) return;  // removed; wait for it to come back
-            if (be == State::init_wait && online) {
+            if (peer_state == State::init_wait && online) {
                 if (auto st = connect(); !st) {
                     report(st.error());
                     disconnect();
@@ -294,12 +284,12 @@ void Frontend::reconcile() {
                 }
                 return;
             }
-            if (state_ == State::closed && be == State::closed && online) {
+            if (state_ == State::closed && peer_state == State::closed && online) {
                 return switch_state(State::initialising);
             }
             return;
         case State::connected:
-            if (be == State::connected) {
+            if (peer_state == State::connected) {
                 if (!running_) {
                     if (auto st = run_queues(); !st) {
                         report(st.error());
@@ -307,14 +297,16 @@ void Frontend::reconcile() {
                         return switch_state(State::closed);
                     }
                 }
-                auto carrier = xs_.try_read(be_dir_ + "/carrier");
+                auto carrier = xs_.try_read(be(key::carrier));
                 bool up = !(carrier && *carrier && **carrier == "0");
                 (void)tap_->set_carrier(up);
                 return;
             }
-            if (be == State::initialised || be == State::unknown || be == State::init_wait ||
-                be == State::closing || be == State::closed) {
-                if (be == State::init_wait && !running_) return;  // it has not seen our keys yet
+            if (peer_state == State::initialised || peer_state == State::unknown ||
+                peer_state == State::init_wait || peer_state == State::closing ||
+                peer_state == State::closed) {
+                if (peer_state == State::init_wait && !running_)
+                    return;  // it has not seen our keys yet
                 disconnect();
                 switch_state(State::closed);
                 return reconcile();
@@ -323,7 +315,7 @@ void Frontend::reconcile() {
         case State::closing:
             // Asked the backend to let go (renegotiation): once it has
             // disconnected, our grants can end and we connect again.
-            if (be == State::connected || be == State::initialised) return;
+            if (peer_state == State::connected || peer_state == State::initialised) return;
             disconnect();
             switch_state(State::closed);
             return reconcile();

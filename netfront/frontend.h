@@ -50,6 +50,7 @@ class Frontend {
     void report(const Error& e);
     void on_fault(const Error& e);
     std::string fe(std::string_view key) const { return dir_ + "/" + std::string(key); }
+    std::string be(std::string_view key) const { return be_dir_ + "/" + std::string(key); }
 
     Reactor& r_;
     const Platform& p_;
@@ -67,7 +68,8 @@ class Frontend {
     FrontShared shared_;
     offload::PolicyFollower policy_;        // the keys over the daemon's default
     std::unique_ptr<BackendKeys> be_keys_;  // what the backend offered at connect
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    Registration store_watch_;
+    DeferredWork work_;
 };
 
 }  // namespace xnet::netfront

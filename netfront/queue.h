@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,11 +23,14 @@
 #include "xnet/offload.h"
 #include "xnet/platform/evtchn.h"
 #include "xnet/platform/gnttab.h"
+#include "xnet/queue_keys.h"
 #include "xnet/reactor.h"
 #include "xnet/ring.h"
 #include "xnet/tap.h"
 
 namespace xnet::netfront {
+
+struct RxChain;
 
 struct FrontShared {
     std::string name;  // eth0
@@ -40,10 +44,7 @@ struct FrontShared {
 };
 
 // What the frontend writes to xenstore for this queue.
-struct QueueKeys {
-    GrantRef tx_ref = 0, rx_ref = 0;
-    Port tx_port = 0, rx_port = 0;  // equal unless split
-};
+using netif::QueueKeys;
 
 class FrontQueue {
   public:
@@ -68,11 +69,28 @@ class FrontQueue {
     FrontQueue(std::unique_ptr<EventChannels> ev, FrontShared& f, unsigned index);
     void on_event();
     void on_port();
+
+    // Guest transmit (tx.cc).
+    struct TxFrame {
+        size_t len = 0;
+        netif::Meta meta;
+    };
+    enum class TxNext { frame, skipped, drained };
+    enum class TxStop { budget, no_room, drained };
     void run_tx();
+    TxStop send_tx_batch();
+    std::optional<unsigned> tx_room() const;
+    TxNext next_tx_frame(unsigned first, TxFrame& f);
+    void put_tx(unsigned first, unsigned pages, const TxFrame& f);
     void reap_tx();
     bool take_tx_responses();  // frees the buffers of answered requests
+
+    // Guest receive (rx.cc).
     void run_rx();
     void post_rx();
+    void deliver_rx(const RxChain& p);
+    void release_rx(const RxChain& p);
+
     void fault(const Error& e);
     void watch_port(bool on);
     void schedule(bool& flag, void (FrontQueue::*run)());
@@ -93,7 +111,8 @@ class FrontQueue {
     bool port_watched_ = false;
     bool tx_scheduled_ = false, rx_scheduled_ = false, reap_scheduled_ = false;
     BusyPoll tx_poll_, rx_poll_;  // TX responses while blocked; RX responses
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    Registration ev_watch_, port_watch_;
+    DeferredWork work_;
 
     // TX pool: pages in flight, and where the next frame starts.
     std::vector<bool> tx_busy_ = std::vector<bool>(kPool, false);

@@ -100,3 +100,52 @@ TEST_CASE("blocking: the calls between two snapshots, the costliest first") {
     CHECK(d.find("grants") == std::string::npos);  // not called: not named
     CHECK(describe(after, after).empty());
 }
+
+TEST_CASE("reactor: deferred work does not outlive its owner, and cancel drops it") {
+    auto loop = new_loop();
+    int ran = 0;
+    {
+        DeferredWork owner;
+        owner.defer(*loop, [&] { ++ran; });
+    }  // gone before the loop got to it
+    REQUIRE(loop->run_once(0));
+    CHECK(ran == 0);
+
+    DeferredWork owner;
+    owner.defer(*loop, [&] { ran += 10; });
+    owner.cancel();
+    owner.defer(*loop, [&] { ran += 100; });  // after the cancel: runs
+    REQUIRE(loop->run_once(0));
+    CHECK(ran == 100);
+}
+
+TEST_CASE("reactor: a registration watches until it is reset, moved or destroyed") {
+    auto loop = new_loop();
+    Ready r;
+    int calls = 0;
+    auto reg = Registration::add(*loop, r.fd.get(), EPOLLIN, [&](uint32_t) { ++calls; });
+    REQUIRE(reg);
+    REQUIRE(loop->run_once(0));
+    CHECK(calls == 1);  // readable and not drained: it would fire every round
+
+    REQUIRE(reg->modify(0));  // registered, watching nothing
+    REQUIRE(loop->run_once(0));
+    CHECK(calls == 1);
+    REQUIRE(reg->modify(EPOLLIN));
+    Registration moved = std::move(*reg);
+    CHECK_FALSE(*reg);
+    REQUIRE(loop->run_once(0));
+    CHECK(calls == 2);
+
+    moved.reset();
+    CHECK_FALSE(moved);
+    CHECK_FALSE(moved.modify(EPOLLIN));
+    REQUIRE(loop->run_once(0));
+    CHECK(calls == 2);
+    // The descriptor is free for another registration.
+    auto again = Registration::add(*loop, r.fd.get(), EPOLLIN, [&](uint32_t) { calls += 10; });
+    REQUIRE(again);
+    { Registration gone = std::move(*again); }
+    REQUIRE(loop->run_once(0));
+    CHECK(calls == 2);
+}

@@ -58,11 +58,6 @@ inline constexpr uint32_t kMaxPacket = XEN_NETIF_MAX_TX_SIZE;
 inline constexpr uint32_t kMinFrame = 14;  // an Ethernet header (ETH_HLEN)
 inline constexpr uint32_t kPage = 4096;    // XEN_PAGE_SIZE: rings and grants are in 4 KiB pages
 
-// xnet's own frontend key, not in netif.h: the frontend goes through the
-// handshake again when its backend goes Closing, so the backend may
-// renegotiate features with it (docs/xenstore-keys.md).
-inline constexpr const char* kReconnectKey = "feature-xnet-reconnect";
-
 enum class Gso : uint8_t {
     none = XEN_NETIF_GSO_TYPE_NONE,
     tcpv4 = XEN_NETIF_GSO_TYPE_TCPV4,

@@ -19,6 +19,7 @@
 #include "xnet/error.h"
 #include "xnet/expected.h"
 #include "xnet/netif.h"
+#include "xnet/netif_keys.h"
 #include "xnet/policy.h"
 #include "xnet/segment.h"
 #include "xnet/vnet.h"
@@ -64,13 +65,13 @@ struct Features {
     bool tagged = false;     // xnet's: takes offloads on tagged frames (TxRules::tagged)
     bool operator==(const Features&) const = default;
 };
-inline constexpr std::pair<const char*, bool Features::*> kFeatureKeys[] = {
-    {"feature-sg", &Features::sg},
-    {"feature-gso-tcpv4", &Features::gso4},
-    {"feature-gso-tcpv6", &Features::gso6},
-    {"feature-ipv6-csum-offload", &Features::ipv6_csum},
-    {"feature-no-csum-offload", &Features::no_csum},
-    {"feature-xnet-tagged-offload", &Features::tagged},
+inline constexpr std::pair<std::string_view, bool Features::*> kFeatureKeys[] = {
+    {netif::key::feature_sg, &Features::sg},
+    {netif::key::feature_gso_tcpv4, &Features::gso4},
+    {netif::key::feature_gso_tcpv6, &Features::gso6},
+    {netif::key::feature_ipv6_csum_offload, &Features::ipv6_csum},
+    {netif::key::feature_no_csum_offload, &Features::no_csum},
+    {netif::key::feature_xnet_tagged_offload, &Features::tagged},
 };
 // What an end with policy P advertises. GSO only where partials are
 // accepted: a GSO frame always travels with a partial checksum.

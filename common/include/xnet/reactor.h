@@ -54,6 +54,48 @@ class Reactor {
     Result<Timer> after(std::chrono::milliseconds delay, std::function<void()> f);
 };
 
+// A descriptor watched by a reactor, for as long as this lives: removed
+// when destroyed or reset. Move-only; the owner keeps the descriptor open
+// at least as long.
+class Registration {
+  public:
+    Registration() = default;
+    // Calls H with the epoll events whenever FD has any of EVENTS.
+    static Result<Registration> add(Reactor& r, int fd, uint32_t events,
+                                    std::function<void(uint32_t)> h);
+    Registration(Registration&& o) noexcept { *this = std::move(o); }
+    Registration& operator=(Registration&& o) noexcept;
+    ~Registration() { reset(); }
+    // Stops watching now (safe from inside the handler itself).
+    void reset();
+    // Watches for EVENTS instead (0: none for now, still registered).
+    Status modify(uint32_t events);
+    explicit operator bool() const { return r_ != nullptr; }
+
+  private:
+    Registration(Reactor* r, int fd) : r_(r), fd_(fd) {}
+    Reactor* r_ = nullptr;
+    int fd_ = -1;
+};
+
+// Work deferred on an object's behalf (Reactor::defer): it runs once after
+// the handler now running returns, unless its owner is destroyed or calls
+// cancel() first. An owner holds one as a member instead of handing the
+// loop a raw `this` that may be gone by the time the work runs.
+class DeferredWork {
+  public:
+    DeferredWork() = default;
+    DeferredWork(const DeferredWork&) = delete;
+    DeferredWork& operator=(const DeferredWork&) = delete;
+    ~DeferredWork() { cancel(); }
+    void defer(Reactor& r, std::function<void()> f);
+    // Drops everything deferred so far; later defer() calls run as usual.
+    void cancel();
+
+  private:
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
 // What the daemons call a stall (EpollReactor::report_stalls): far longer
 // than any handler of theirs should run, since one vif's handler holds up
 // all the others, yet not so short that a loaded machine or a sanitizer

@@ -8,10 +8,13 @@
 
 #include <fmt/format.h>
 
+#include "xnet/netif_keys.h"
+
 namespace hostile {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+namespace key = xnet::netif::key;
 constexpr uint16_t kFrameBytes = 200;
 
 // A broadcast frame of a local-experimental EtherType in page 0: harmless
@@ -79,7 +82,7 @@ void jump(Sring* sring, const Ring& r) {
         .store(r.rsp_cons() + Ring::kSize * 3 / 2, std::memory_order_release);
 }
 
-auto set = [](const char* key, const std::string& value) {
+auto set = [](std::string_view key, const std::string& value) {
     return [key, value](Session&, Keys& k, const Conn&) { set_key(k, key, value); };
 };
 
@@ -282,19 +285,19 @@ const Attack kAttacks[] = {
     {.name = "key-not-number",
      .what = "tx-ring-ref '12abc'",
      .expect = Expect::never_connected,
-     .keys = set("tx-ring-ref", "12abc")},
+     .keys = set(key::tx_ring_ref, "12abc")},
     {.name = "key-negative",
      .what = "rx-ring-ref '-1'",
      .expect = Expect::never_connected,
-     .keys = set("rx-ring-ref", "-1")},
+     .keys = set(key::rx_ring_ref, "-1")},
     {.name = "key-huge",
      .what = "event-channel 99999999999999999999999",
      .expect = Expect::never_connected,
-     .keys = set("event-channel", "99999999999999999999999")},
+     .keys = set(key::event_channel, "99999999999999999999999")},
     {.name = "key-missing",
      .what = "no tx-ring-ref",
      .expect = Expect::never_connected,
-     .keys = [](Session&, Keys& k, const Conn&) { drop_key(k, "tx-ring-ref"); }},
+     .keys = [](Session&, Keys& k, const Conn&) { drop_key(k, key::tx_ring_ref); }},
     {.name = "key-long",
      .what = "request-rx-copy of 4096 digits, or as many as xenstore takes from a guest",
      .expect = Expect::never_connected,
@@ -307,33 +310,33 @@ const Attack kAttacks[] = {
              while (n > 64 && !s.xs().write(probe, std::string(n, '0')))
                  n -= 64;
              (void)s.xs().rm(probe);
-             set_key(k, "request-rx-copy", std::string(n - 1, '0') + "1");
+             set_key(k, key::request_rx_copy, std::string(n - 1, '0') + "1");
          }},
     {.name = "key-queues",
      .what = "multi-queue-num-queues 65, above what the backend offers",
      .expect = Expect::never_connected,
-     .keys = set("multi-queue-num-queues", "65")},
+     .keys = set(key::multi_queue_num_queues, "65")},
     {.name = "key-same-ports",
      .what = "split event channels naming one port twice",
      .expect = Expect::never_connected,
      .keys =
          [](Session&, Keys& k, const Conn& c) {
-             drop_key(k, "event-channel");
-             set_key(k, "event-channel-tx", std::to_string(c.port));
-             set_key(k, "event-channel-rx", std::to_string(c.port));
+             drop_key(k, key::event_channel);
+             set_key(k, key::event_channel_tx, std::to_string(c.port));
+             set_key(k, key::event_channel_rx, std::to_string(c.port));
          }},
     {.name = "key-ring-ungranted",
      .what = "tx-ring-ref a grant it never made",
      .expect = Expect::never_connected,
      .keys =
          [](Session&, Keys& k, const Conn& c) {
-             set_key(k, "tx-ring-ref", std::to_string(c.data.refs()[0] + 4096));
+             set_key(k, key::tx_ring_ref, std::to_string(c.data.refs()[0] + 4096));
          }},
     {.name = "key-port-unbound",
      .what = "event-channel a port it never allocated",
      .expect = Expect::never_connected,
      .keys = [](Session&, Keys& k,
-                const Conn& c) { set_key(k, "event-channel", std::to_string(c.port + 1000)); }},
+                const Conn& c) { set_key(k, key::event_channel, std::to_string(c.port + 1000)); }},
     {.name = "key-change",
      .what = "the ring refs and port rewritten while the backend connects",
      .expect = Expect::survives,
@@ -341,8 +344,9 @@ const Attack kAttacks[] = {
          [](Session& s, const Conn&) {
              // Right after Connected: these race the backend's reads of them.
              for (int i = 0; i < 50; ++i) {
-                 for (const char* key : {"tx-ring-ref", "rx-ring-ref", "event-channel"})
-                     (void)s.xs().write(s.dir() + "/" + key, i % 2 ? "x" : "4294967296");
+                 for (auto key : {key::tx_ring_ref, key::rx_ring_ref, key::event_channel})
+                     (void)s.xs().write(s.dir() + "/" + std::string(key),
+                                        i % 2 ? "x" : "4294967296");
              }
          }},
 };

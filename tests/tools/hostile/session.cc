@@ -6,11 +6,14 @@
 
 #include <fmt/format.h>
 
+#include "xnet/netif_keys.h"
+
 namespace hostile {
 
 using Clock = std::chrono::steady_clock;
+namespace key = xnet::netif::key;
 
-void set_key(Keys& k, const std::string& key, std::string value) {
+void set_key(Keys& k, std::string_view key, std::string value) {
     for (auto& [name, v] : k) {
         if (name == key) {
             v = std::move(value);
@@ -20,7 +23,7 @@ void set_key(Keys& k, const std::string& key, std::string value) {
     k.emplace_back(key, std::move(value));
 }
 
-void drop_key(Keys& k, const std::string& key) {
+void drop_key(Keys& k, std::string_view key) {
     std::erase_if(k, [&](const auto& e) { return e.first == key; });
 }
 
@@ -107,26 +110,25 @@ Result<std::pair<Conn, State>> Session::connect(const std::function<void(Keys&, 
     c.tx = TxRing(c.tx_sring());
     c.rx = RxRing(c.rx_sring());
 
-    Keys k = {
-        {"tx-ring-ref", std::to_string(c.tx_page.refs()[0])},
-        {"rx-ring-ref", std::to_string(c.rx_page.refs()[0])},
-        {"event-channel", std::to_string(c.port)},
-        {"request-rx-copy", "1"},
-        {"feature-rx-notify", "1"},
-        {"feature-sg", "1"},
-        {"feature-gso-tcpv4", "1"},
-    };
+    // A well-formed frontend's keys (one queue), for the attack to edit.
+    Keys k;
+    set_key(k, key::tx_ring_ref, std::to_string(c.tx_page.refs()[0]));
+    set_key(k, key::rx_ring_ref, std::to_string(c.rx_page.refs()[0]));
+    set_key(k, key::event_channel, std::to_string(c.port));
+    for (auto flag :
+         {key::request_rx_copy, key::feature_rx_notify, key::feature_sg, key::feature_gso_tcpv4})
+        set_key(k, flag, "1");
     if (edit) edit(k, c);
-    for (const auto& [key, value] : k) {
-        if (auto st = xs_.write(fe_ + "/" + key, value); !st) return Unexpected{st.error()};
+    for (const auto& [name, value] : k) {
+        if (auto st = xs_.write(fe_ + "/" + name, value); !st) return Unexpected{st.error()};
     }
     if (auto st = set_state(State::connected); !st) return Unexpected{st.error()};
     if (race) race(c);
     auto s = wait_backend([](State st) { return st != State::init_wait; });
     if (!s) return Unexpected{s.error()};
     // Keys an attack added stay for the next connection otherwise.
-    for (const auto& [key, value] : k)
-        (void)xs_.rm(fe_ + "/" + key);
+    for (const auto& [name, value] : k)
+        (void)xs_.rm(fe_ + "/" + name);
     return std::pair{std::move(c), *s};
 }
 

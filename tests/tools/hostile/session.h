@@ -29,8 +29,8 @@ inline constexpr unsigned kDataPages = 4;
 // The frontend's keys, in the order they are written; an attack may
 // change, add or remove any before the handshake writes them.
 using Keys = std::vector<std::pair<std::string, std::string>>;
-void set_key(Keys& k, const std::string& key, std::string value);
-void drop_key(Keys& k, const std::string& key);
+void set_key(Keys& k, std::string_view key, std::string value);
+void drop_key(Keys& k, std::string_view key);
 
 // The rings and pages of one connection, and its port; released (in the
 // members' destructors) once the backend has let go.

@@ -1,0 +1,173 @@
+// Guest TX of one backend queue (io/netif.h, "Guest transmit"): a batch of
+// packets parsed from the TX ring (tx_chain.h), their data copied into the
+// local arena with one grant copy, each passed to the TAP through the
+// checksum rules, and every request answered in order.
+#include <sys/uio.h>
+
+#include <fmt/format.h>
+
+#include "datapath.h"
+#include "tx_chain.h"
+
+namespace xnet::netback {
+
+using netif::kPage;
+
+Result<unsigned> BackQueue::gather_tx(RING_IDX avail, TxPacket& p) {
+    TxChain c;
+    auto used = parse_tx_chain([this](RING_IDX i) { return tx_.peek(i); }, avail,
+                               {vif_.gso_accepted_v4, vif_.gso_accepted_v6}, c);
+    if (!used || *used == 0) return used;
+    if (auto st = take_ids(c, p); !st) return Unexpected{st.error()};
+    p.meta = c.meta;
+    p.nextras = uint8_t(c.nextras);
+    p.refused = c.refused;
+    if (!p.refused) plan_tx_copy(c, p);
+    return used;
+}
+
+// netif.h lets a frontend reuse a request id only after its response: two
+// in flight at once would make our responses ambiguous.
+Status BackQueue::take_ids(const TxChain& c, TxPacket& p) {
+    auto take = [&](uint16_t id) -> Status {
+        if (tx_ids_in_flight_.test(id)) {
+            return fail(EPROTO, fmt::format("TX request id {} reused before its response", id));
+        }
+        tx_ids_in_flight_.set(id);
+        p.ids[p.nslots++] = id;
+        return {};
+    };
+    if (auto st = take(c.first.id); !st) return st;
+    for (unsigned i = 0; i < c.nfrags; ++i) {
+        if (auto st = take(c.frags[i].id); !st) return st;
+    }
+    return {};
+}
+
+// The copy segments that bring the packet's data into the arena at p.off:
+// the first slot's share, then each fragment's.
+void BackQueue::plan_tx_copy(const TxChain& c, TxPacket& p) {
+    p.len = c.first.size;
+    p.seg_first = uint32_t(segs_.size());
+    uint32_t pos = 0;
+    auto add = [&](GrantRef ref, uint16_t offset, uint32_t len) {
+        if (!len) return;
+        CopySegment s;
+        s.src = {.foreign = true, .ref = ref, .offset = offset, .dom = vif_.dom};
+        s.dst = {.virt = tx_arena_.get() + p.off + pos};
+        s.len = uint16_t(len);
+        segs_.push_back(s);
+        pos += len;
+    };
+    add(c.first.gref, c.first.offset, c.first_len);
+    for (unsigned i = 0; i < c.nfrags; ++i)
+        add(c.frags[i].gref, c.frags[i].offset, c.frags[i].size);
+    p.seg_count = uint32_t(segs_.size()) - p.seg_first;
+}
+
+void BackQueue::release_ids(const TxPacket& p) {
+    for (unsigned i = 0; i < p.nslots; ++i)
+        tx_ids_in_flight_.reset(p.ids[i]);
+}
+
+void BackQueue::respond_tx(const TxPacket& p, int16_t status) {
+    release_ids(p);
+    netif::TxResponse r{};
+    r.id = p.ids[0];
+    r.status = status;
+    tx_.put(r);
+    for (unsigned i = 0; i < p.nextras; ++i) {
+        netif::TxResponse null{};
+        null.status = NETIF_RSP_NULL;
+        tx_.put(null);
+    }
+    for (unsigned i = 1; i < p.nslots; ++i) {
+        r.id = p.ids[i];
+        tx_.put(r);
+    }
+}
+
+// One packet of a copied batch to the TAP, through the checksum rules.
+void BackQueue::deliver_tx(const TxPacket& p) {
+    auto& c = vif_.counters.rx;
+    std::span<uint8_t> frame(tx_arena_.get() + p.off, p.len);
+    auto h = offload::from_ring(frame, p.meta, vif_.rx, c);
+    if (!h) return c.drop(h.error());
+    iovec v{frame.data(), frame.size()};
+    if (!port_.write(*h, {&v, 1})) return c.drop(Drop::port_error);
+    ++c.packets;
+    ++packets_;
+    c.bytes += p.len;
+}
+
+void BackQueue::finish_tx(std::vector<TxPacket>& batch) {
+    if (!segs_.empty()) {
+        auto st = gt_.copy(segs_);
+        if (!st) return fault(st.error());
+    }
+    for (auto& p : batch) {
+        if (p.refused) {
+            vif_.counters.rx.drop(*p.refused);
+            respond_tx(p, NETIF_RSP_ERROR);
+            continue;
+        }
+        for (uint32_t i = 0; i < p.seg_count; ++i) {
+            if (copy_failed(segs_[p.seg_first + i], "tx request")) return;
+        }
+        deliver_tx(p);
+        respond_tx(p, NETIF_RSP_OKAY);
+    }
+    if (tx_.push()) {
+        (void)ev_->notify(tx_local_);
+        ++vif_.counters.notifications_sent;
+    }
+}
+
+// Parses packets off the ring into tx_batch_ until a limit or the end of
+// what is published; AVAIL is left with the requests not taken.
+Status BackQueue::gather_tx_batch(RING_IDX& avail) {
+    tx_batch_.clear();
+    segs_.clear();
+    size_t off = 0;
+    while (avail > 0 && tx_batch_.size() < kBatch && off < kTxBatchBytes) {
+        TxPacket p;
+        p.off = uint32_t(off);
+        auto used = gather_tx(avail, p);
+        if (!used) return Unexpected{used.error()};
+        if (*used == 0) break;  // the rest of this packet is not published yet
+        tx_.skip(*used);
+        avail -= *used;
+        if (!p.refused) off += align64(p.len);
+        tx_batch_.push_back(p);
+    }
+    return {};
+}
+
+void BackQueue::run_tx() {
+    if (broken_) return;
+    for (unsigned round = 0; round < kRounds; ++round) {
+        auto n = tx_.pending();
+        if (!n) return fault(n.error());
+        if (*n == 0) {
+            if (tx_poll_.again()) return schedule(true, false);
+            auto more = tx_.final_check();
+            if (!more) return fault(more.error());
+            if (!*more) return;
+            continue;
+        }
+        tx_poll_.worked();
+        RING_IDX avail = *n;
+        if (auto st = gather_tx_batch(avail); !st) return fault(st.error());
+        if (tx_batch_.empty()) {
+            auto more = tx_.wait_beyond(avail);
+            if (!more) return fault(more.error());
+            if (!*more) return;
+            continue;
+        }
+        finish_tx(tx_batch_);
+        if (broken_) return;
+    }
+    schedule(true, false);  // more may wait: after the others had their turn
+}
+
+}  // namespace xnet::netback

@@ -1,0 +1,88 @@
+// One guest TX packet as its requests describe it (io/netif.h, "Guest
+// transmit"): the first request (whose size is the whole packet's), its
+// extra-info slots, then the fragments chained by NETTXF_more_data. A pure
+// parser: it reads published requests and changes nothing, so it can be
+// tested and fuzzed on its own; BackQueue (tx.cc) then takes the ids and
+// copies the data.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "xnet/counters.h"
+#include "xnet/error.h"
+#include "xnet/extras.h"
+#include "xnet/netif.h"
+
+namespace xnet::netback {
+
+struct TxChain {
+    netif::TxRequest first{};
+    netif::TxRequest frags[netif::kFatalSlots] = {};
+    unsigned nfrags = 0;
+    unsigned nextras = 0;
+    netif::Meta meta;
+    uint32_t first_len = 0;  // data in the first slot: what the fragments leave
+    // Well formed but refused as Linux netback refuses it (an error
+    // response, the ring goes on): too many slots, or a runt.
+    std::optional<Drop> refused;
+
+    unsigned slots() const { return 1 + nextras + nfrags; }
+};
+
+// Reads the packet at the head of AVAIL published requests, PEEK(I) giving
+// the I-th. The slots it takes; 0 if its chain is not all published yet;
+// an error (EPROTO) for a violation of the protocol.
+template <class Peek>
+Result<unsigned> parse_tx_chain(const Peek& peek, uint32_t avail, netif::GsoAccepted accepted,
+                                TxChain& out);
+
+// The checks, on one request at a time (tx_chain.cc).
+namespace txcheck {
+Status first(const netif::TxRequest& r);
+Status gso_below_size(const netif::Meta& m, uint16_t size);
+Status frag(const netif::TxRequest& r, unsigned slots, uint32_t rest);
+Status first_fits(const netif::TxRequest& r, uint32_t first_len);
+std::optional<Drop> refusal(const TxChain& c);
+Status whole_ring(uint32_t avail);
+}  // namespace txcheck
+
+template <class Peek>
+Result<unsigned> parse_tx_chain(const Peek& peek, uint32_t avail, netif::GsoAccepted accepted,
+                                TxChain& out) {
+    auto incomplete = [&]() -> Result<unsigned> {
+        if (auto st = txcheck::whole_ring(avail); !st) return Unexpected{st.error()};
+        return 0u;
+    };
+    out = TxChain{};
+    out.first = peek(0);
+    if (auto st = txcheck::first(out.first); !st) return Unexpected{st.error()};
+    out.meta = netif::from_tx_flags(out.first.flags);
+    unsigned idx = 1;
+    netif::ExtraChain extras(accepted);
+    for (bool more = out.first.flags & netif::txf::extra_info; more;) {
+        if (idx >= avail) return incomplete();
+        auto m = extras.take(netif::as_extra(peek(idx++)), out.meta);
+        if (!m) return Unexpected{m.error()};
+        more = *m;
+    }
+    out.nextras = extras.slots();
+    if (auto st = txcheck::gso_below_size(out.meta, out.first.size); !st) {
+        return Unexpected{st.error()};
+    }
+    uint32_t rest = out.first.size;
+    for (bool more = out.first.flags & netif::txf::more_data; more;) {
+        if (idx >= avail) return incomplete();
+        const netif::TxRequest r = peek(idx++);
+        if (auto st = txcheck::frag(r, 1 + out.nfrags, rest); !st) return Unexpected{st.error()};
+        rest -= r.size;
+        out.frags[out.nfrags++] = r;
+        more = (r.flags & netif::txf::more_data) != 0;
+    }
+    out.first_len = rest;
+    if (auto st = txcheck::first_fits(out.first, rest); !st) return Unexpected{st.error()};
+    out.refused = txcheck::refusal(out);
+    return idx;
+}
+
+}  // namespace xnet::netback
