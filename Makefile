@@ -45,12 +45,15 @@ endif
 XNET_CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -pthread $(SANFLAGS)
 # One version for the programs and the packages: debian/changelog's.
 VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
-XNET_CPPFLAGS := -Icommon/include -I. -MMD -MP -DXNET_VERSION='"$(VERSION)"'
+XNET_CPPFLAGS := -Icommon -I. -MMD -MP -DXNET_VERSION='"$(VERSION)"'
 XNET_LDFLAGS := -pthread $(SANFLAGS)
 XNET_LDLIBS := -lfmt -lxenstore -lxenevtchn -lxengnttab -lxenctrl
 
 # --- sources -------------------------------------------------------------
-LIB_SRCS := $(sort $(wildcard common/*.cc common/platform/*.cc))
+# libxnet: common/'s layers (packet, netif, runtime, device) and the
+# platform interfaces with both implementations (platform/xen, platform/sim).
+LIB_LAYERS := packet netif runtime device platform platform/xen platform/sim
+LIB_SRCS := $(sort $(foreach d,$(LIB_LAYERS),$(wildcard common/$(d)/*.cc)))
 SIMLIB_SRCS := $(filter-out sim/main.cc,$(sort $(wildcard sim/*.cc)))
 NB_SRCS := $(filter-out netback/main.cc,$(sort $(wildcard netback/*.cc)))
 NF_SRCS := $(filter-out netfront/main.cc,$(sort $(wildcard netfront/*.cc)))
@@ -92,7 +95,7 @@ $(call objs,netback/main.cc netfront/main.cc ctl/cli.cc): $(B)/.version-$(VERSIO
 
 # xenctrl.h's headers use GNU extensions (anonymous unions), which strict
 # -std=c++20 refuses; only the file that includes it gets GNU C++.
-$(B)/common/platform/xen_services.o: XNET_CXXFLAGS += -std=gnu++20
+$(B)/common/platform/xen/xen_services.o: XNET_CXXFLAGS += -std=gnu++20
 
 $(LIB): $(call objs,$(LIB_SRCS))
 	rm -f $@ && $(AR) rcs $@ $^
@@ -199,7 +202,7 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.cc))
 FUZZERS := $(FUZZ_SRCS:tests/fuzz/%.cc=build-fuzz/%)
 FUZZ_LIB_SRCS := $(LIB_SRCS) $(SIMLIB_SRCS) $(NB_SRCS) $(NF_SRCS) tests/fuzz/ring_harness.cc
 FUZZ_OBJS := $(patsubst %.cc,build-fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
-FUZZ_CXXFLAGS := -std=c++20 -O1 -g -Wall -Wextra -Werror -Icommon/include -I. -MMD -MP \
+FUZZ_CXXFLAGS := -std=c++20 -O1 -g -Wall -Wextra -Werror -Icommon -I. -MMD -MP \
 	-fsanitize=address,undefined -fno-sanitize-recover=all
 
 .PHONY: fuzz fuzzers
@@ -209,7 +212,7 @@ build-fuzz/obj/%.o: %.cc
 	@mkdir -p $(@D)
 	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-build-fuzz/obj/common/platform/xen_services.o: FUZZ_CXXFLAGS += -std=gnu++20
+build-fuzz/obj/common/platform/xen/xen_services.o: FUZZ_CXXFLAGS += -std=gnu++20
 
 build-fuzz/fuzz_%: build-fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_OBJS)
 	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer -o $@ $^ $(XNET_LDLIBS)
@@ -253,13 +256,14 @@ XEN_SCRIPT_DIR ?= $(SYSCONFDIR)/xen/scripts
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 HOTPLUG := common.sh vif-bridge vif-route vif-nat vif-private
 UNITS := xnetback.service xnetfront@.service
+PUBLIC_LAYERS := packet netif runtime device platform
 
 .PHONY: install
 install: $(LIB) $(DAEMONS) $(SIM)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(XEN_SCRIPT_DIR)/xnet \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/default \
-		$(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/xnet/platform
+		$(DESTDIR)$(PREFIX)/lib
 	install -m 0755 $(B)/xnetback $(B)/xnetfront $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(B)/xnetctl $(B)/xnet-sim $(DESTDIR)$(BINDIR)/
 	install -m 0755 xenstore-scripts/xnet-policy $(DESTDIR)$(SBINDIR)/xnet-policy
@@ -276,8 +280,12 @@ install: $(LIB) $(DAEMONS) $(SIM)
 	test -e $(DESTDIR)$(SYSCONFDIR)/default/xnet || \
 		install -m 0644 dist/default/xnet $(DESTDIR)$(SYSCONFDIR)/default/xnet
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
-	install -m 0644 common/include/xnet/*.h $(DESTDIR)$(PREFIX)/include/xnet/
-	install -m 0644 common/include/xnet/platform/*.h $(DESTDIR)$(PREFIX)/include/xnet/platform/
+	# The public headers, by layer (the platform's implementations are not;
+	# a user builds with -I$(PREFIX)/include/xnet).
+	for d in $(PUBLIC_LAYERS); do \
+		install -d $(DESTDIR)$(PREFIX)/include/xnet/$$d && \
+		install -m 0644 common/$$d/*.h $(DESTDIR)$(PREFIX)/include/xnet/$$d/; \
+	done
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 
 # --- Debian packages -----------------------------------------------------

@@ -4,7 +4,7 @@
 
 #include <string_view>
 
-#include "xnet/policy.h"
+#include "netif/policy.h"
 
 namespace xnet::ctl {
 

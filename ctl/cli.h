@@ -42,7 +42,7 @@ struct Parsed {
 };
 
 // Parses ARGV (without the program name). Feature names are checked here
-// (each setting's key or alias, xnet/policy.h) and mapped to the offload
+// (each setting's key or alias, netif/policy.h) and mapped to the offload
 // key names; values must be on or off.
 Parsed parse(const std::vector<std::string>& args);
 

@@ -5,8 +5,9 @@
 #include <charconv>
 #include <optional>
 
+#include "device/daemon.h"
 #include "flat_json.h"
-#include "xnet/control.h"
+#include "runtime/control.h"
 
 namespace xnet::ctl {
 
@@ -89,7 +90,7 @@ Expected<End, Failure> resolve(const Command& c, const Platform& p, const XenSto
         }
         e.dir = be;
         e.peer_dir = fe;
-        e.control = c.control.empty() ? backend_control_path(p.kind()) : c.control;
+        e.control = c.control.empty() ? backend_control_path(p) : c.control;
         e.request = "stats " + c.ifname;
         return e;
     }
@@ -100,8 +101,7 @@ Expected<End, Failure> resolve(const Command& c, const Platform& p, const XenSto
         candidates.emplace_back(c.control, ~0u);
     } else if (auto kids = xs.directory(base)) {
         for (const auto& k : *kids) {
-            if (auto n = number(k))
-                candidates.emplace_back(frontend_control_path(p.kind(), *n), *n);
+            if (auto n = number(k)) candidates.emplace_back(frontend_control_path(p, *n), *n);
         }
     }
     bool any_answered = false;

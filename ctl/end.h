@@ -11,8 +11,8 @@
 #include <string>
 
 #include "cli.h"
-#include "xnet/expected.h"
-#include "xnet/platform/platform.h"
+#include "platform/platform.h"
+#include "runtime/expected.h"
 
 namespace xnet::ctl {
 

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "xnet/error.h"
+#include "runtime/error.h"
 
 namespace xnet::ctl {
 

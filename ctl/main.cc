@@ -8,13 +8,14 @@
 #include <vector>
 
 #include "cli.h"
+#include "device/cli.h"
+#include "device/daemon.h"
 #include "end.h"
 #include "flat_json.h"
-#include "xnet/cli.h"
-#include "xnet/control.h"
-#include "xnet/netif.h"
-#include "xnet/netif_keys.h"
-#include "xnet/policy_keys.h"
+#include "netif/netif.h"
+#include "netif/netif_keys.h"
+#include "netif/policy_keys.h"
+#include "runtime/control.h"
 
 using namespace xnet;
 using namespace xnet::ctl;
@@ -62,7 +63,7 @@ int list(const Command& c, const Platform& p) {
         auto r = ask(c.control, "list");
         if (!r) return failed(r.error());
         replies.push_back(*r);
-    } else if (auto r = control_request(backend_control_path(p.kind()), "list")) {
+    } else if (auto r = control_request(backend_control_path(p), "list")) {
         replies.push_back(*r);
     } else if (auto xs = p.open_store()) {
         auto base = fmt::format("/local/domain/{}/device/vif", p.self());
@@ -70,7 +71,7 @@ int list(const Command& c, const Platform& p) {
             for (auto& k : *kids) {
                 auto n = netif::parse_number(k, 0xffff);
                 if (!n) continue;
-                if (auto f = control_request(frontend_control_path(p.kind(), unsigned(*n)), "list"))
+                if (auto f = control_request(frontend_control_path(p, unsigned(*n)), "list"))
                     replies.push_back(*f);
             }
         }

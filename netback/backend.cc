@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
-#include "xnet/control.h"
-#include "xnet/log.h"
+#include "runtime/control.h"
+#include "runtime/log.h"
 
 namespace xnet::netback {
 namespace {
@@ -51,10 +51,8 @@ Status Backend::start() {
     root_ = fmt::format("/local/domain/{}/backend/vif", s_.platform.self());
     auto st = s_.xs.watch(root_, kVifsToken);
     if (!st) return st;
-    auto watch =
-        Registration::add(s_.reactor, s_.xs.fd(), EPOLLIN, [this](uint32_t) { on_store(); });
-    if (!watch) return Unexpected{watch.error()};
-    store_watch_ = std::move(*watch);
+    st = store_watch_.watch(s_.reactor, s_.xs.fd(), EPOLLIN, [this](uint32_t) { on_store(); });
+    if (!st) return st;
     rescan();
     remove_stale_taps();
     check_peers();

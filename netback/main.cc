@@ -5,24 +5,27 @@
 #include <fmt/format.h>
 
 #include "backend.h"
-#include "xnet/daemon.h"
-#include "xnet/log.h"
+#include "device/daemon.h"
+#include "runtime/log.h"
 
 using namespace xnet;
 
 namespace {
 
-const char* const kUsageHead =
+const char* const kUsage =
     "usage: xnetback [options]\n"
     "Serves the backend half of every vif under backend/vif in xenstore: a TAP\n"
-    "vif<domid>.<devid> per vif, the netif rings, grant copy, event channels.\n"
-    "\n"
-    "  --max-queues N              queues a frontend may ask for (default: cores)\n"
-    "  --control PATH              control socket (default: /run/xnet/xnetback.sock,\n"
-    "                              on xnet-sim under the domain's directory)\n";
+    "vif<domid>.<devid> per vif, the netif rings, grant copy, event channels.\n";
+
+constexpr cli::OptionHelp kOptions[] = {
+    {"--max-queues N", "queues a frontend may ask for (default: cores)"},
+    {"--control PATH",
+     "control socket (default: /run/xnet/xnetback.sock,\n"
+     "on xnet-sim under the domain's directory)"},
+};
 
 int run(int argc, char** argv) {
-    Daemon d("xnetback", kUsageHead);
+    Daemon d("xnetback", kUsage, kOptions);
     netback::Options opts;
     opts.max_queues = std::max(1u, std::thread::hardware_concurrency());
     std::string control;
@@ -49,7 +52,7 @@ int run(int argc, char** argv) {
     if (!gt) return d.fatal(gt.error());
     netback::Services services{d.loop(), d.platform(), d.xs(), **gt, opts};
     netback::Backend backend(services);
-    if (control.empty()) control = backend_control_path(d.kind());
+    if (control.empty()) control = backend_control_path(d.platform());
     auto start = [&]() -> Status {
         if (auto st = backend.start(); !st) return st;
         log::info("serving vifs ({} platform, up to {} queues, policy {}), control socket {}",

@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "datapath.h"
-#include "xnet/log.h"
+#include "runtime/log.h"
 
 namespace xnet::netback {
 
@@ -85,13 +85,9 @@ Status BackQueue::attach() {
         if (!rp) return Unexpected{rp.error()};
         rx_local_ = *rp;
     }
-    auto ev = Registration::add(r_, ev_->fd(), EPOLLIN, [this](uint32_t) { on_event(); });
-    if (!ev) return Unexpected{ev.error()};
-    ev_watch_ = std::move(*ev);
-    auto port = Registration::add(r_, port_.fd(), EPOLLIN, [this](uint32_t) { on_port(); });
-    if (!port) return Unexpected{port.error()};
-    port_watch_ = std::move(*port);
-    return {};
+    auto st = ev_watch_.watch(r_, ev_->fd(), EPOLLIN, [this](uint32_t) { on_event(); });
+    if (!st) return st;
+    return port_watch_.watch(r_, port_.fd(), EPOLLIN, [this](uint32_t) { on_port(); });
 }
 
 void BackQueue::kick() {

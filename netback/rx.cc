@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "datapath.h"
-#include "xnet/log.h"
+#include "runtime/log.h"
 
 namespace xnet::netback {
 

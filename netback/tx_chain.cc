@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "xnet/ring.h"
+#include "netif/ring.h"
 
 namespace xnet::netback::txcheck {
 

@@ -9,10 +9,10 @@
 #include <cstdint>
 #include <optional>
 
-#include "xnet/counters.h"
-#include "xnet/error.h"
-#include "xnet/extras.h"
-#include "xnet/netif.h"
+#include "netif/counters.h"
+#include "netif/extras.h"
+#include "netif/netif.h"
+#include "runtime/error.h"
 
 namespace xnet::netback {
 

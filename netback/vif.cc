@@ -15,10 +15,10 @@
 
 #include <fmt/format.h>
 
-#include "xnet/log.h"
-#include "xnet/netif_keys.h"
-#include "xnet/policy_keys.h"
-#include "xnet/xs_keys.h"
+#include "netif/netif_keys.h"
+#include "netif/policy_keys.h"
+#include "netif/xs_keys.h"
+#include "runtime/log.h"
 
 namespace xnet::netback {
 
@@ -110,14 +110,10 @@ void Vif::on_fault(const Error& e, bool quiet) {
 // What we take from the guest, as keys: written before InitWait, read by
 // the frontend when it connects.
 Status Vif::write_advertised(XenStore::Tx tx) {
-    auto a = offload::advertised(policy_.policy());
     // feature-no-csum-offload is not in netif.h for a backend: xnetfront
     // honours it (others ignore it), so that rx-checksum off here also
     // keeps IPv4 partials away.
-    for (auto [name, member] : offload::kFeatureKeys) {
-        if (auto r = s_.xs.write(be(name), a.*member ? "1" : "0", tx); !r) return r;
-    }
-    return {};
+    return offload::write_features(s_.xs, dir_, offload::advertised(policy_.policy()), tx);
 }
 
 // The policy keys, applied. Called on every change in our directory (the
@@ -203,28 +199,20 @@ Status Vif::setup() {
 }
 
 Result<Vif::FrontendKeys> Vif::read_frontend() {
-    auto num = [&](const std::string& path, uint64_t max, std::optional<uint64_t> def) {
-        return read_number(s_.xs, path, max, def);
-    };
-    auto flag = [&](std::string_view key) {
-        return read_flag(s_.xs, fmt::format("{}/{}", fe_dir_, key));
-    };
+    auto fe = [&](std::string_view key) { return fmt::format("{}/{}", fe_dir_, key); };
     FrontendKeys k;
-    auto rx_copy = flag(key::request_rx_copy);
-    if (!rx_copy) return Unexpected{rx_copy.error()};
-    if (!*rx_copy) return fail(EOPNOTSUPP, "the frontend does not do rx-copy (request-rx-copy)");
-    auto notify = flag(key::feature_rx_notify);
-    if (!notify) return Unexpected{notify.error()};
-    if (!*notify) return fail(EOPNOTSUPP, "feature-rx-notify is mandatory");
-    for (auto [name, member] : offload::kFeatureKeys) {
-        auto f = flag(name);
-        if (!f) return Unexpected{f.error()};
-        k.features.*member = *f;
-    }
-    auto reconnect = flag(key::feature_xnet_reconnect);
+    auto st = require_flag(s_.xs, fe(key::request_rx_copy),
+                           "the frontend does not do rx-copy (request-rx-copy)");
+    if (!st) return Unexpected{st.error()};
+    st = require_flag(s_.xs, fe(key::feature_rx_notify), "feature-rx-notify is mandatory");
+    if (!st) return Unexpected{st.error()};
+    auto features = offload::read_features(s_.xs, fe_dir_);
+    if (!features) return Unexpected{features.error()};
+    k.features = *features;
+    auto reconnect = read_flag(s_.xs, fe(key::feature_xnet_reconnect));
     if (!reconnect) return Unexpected{reconnect.error()};
     k.reconnect = *reconnect;
-    auto queues = num(fmt::format("{}/{}", fe_dir_, key::multi_queue_num_queues), UINT32_MAX, 1);
+    auto queues = read_number(s_.xs, fe(key::multi_queue_num_queues), UINT32_MAX, 1);
     if (!queues) return Unexpected{queues.error()};
     if (*queues == 0 || *queues > s_.options.max_queues) {
         return fail(EINVAL, fmt::format("multi-queue-num-queues {} is not in 1..{}", *queues,

@@ -14,10 +14,10 @@
 
 #include <fmt/format.h>
 
-#include "xnet/log.h"
-#include "xnet/netif_keys.h"
-#include "xnet/policy_keys.h"
-#include "xnet/xs_keys.h"
+#include "netif/netif_keys.h"
+#include "netif/policy_keys.h"
+#include "netif/xs_keys.h"
+#include "runtime/log.h"
 
 namespace xnet::netfront {
 
@@ -103,9 +103,9 @@ Status Frontend::start() {
                                {be(key::online), "backend"}}) {
         if (!(st = xs_.watch(path, token))) return st;
     }
-    auto watch = Registration::add(r_, xs_.fd(), EPOLLIN, [this](uint32_t) { on_store(); });
-    if (!watch) return Unexpected{watch.error()};
-    store_watch_ = std::move(*watch);
+    if (!(st = store_watch_.watch(r_, xs_.fd(), EPOLLIN, [this](uint32_t) { on_store(); }))) {
+        return st;
+    }
     state_ = State::unknown;
     switch_state(State::initialising);
     reconcile();
@@ -122,17 +122,15 @@ void Frontend::on_store() {
 Result<Frontend::BackendKeys> Frontend::read_backend() {
     auto flag = [&](std::string_view k) { return read_flag(xs_, be(k)); };
     BackendKeys b;
-    auto rx_copy = flag(key::feature_rx_copy);
-    if (!rx_copy) return Unexpected{rx_copy.error()};
-    if (!*rx_copy) return fail(EOPNOTSUPP, "the backend does not offer feature-rx-copy");
+    auto st =
+        require_flag(xs_, be(key::feature_rx_copy), "the backend does not offer feature-rx-copy");
+    if (!st) return Unexpected{st.error()};
     auto split = flag(key::feature_split_event_channels);
     if (!split) return Unexpected{split.error()};
     b.split = *split;
-    for (auto [name, member] : offload::kFeatureKeys) {
-        auto f = flag(name);
-        if (!f) return Unexpected{f.error()};
-        b.features.*member = *f;
-    }
+    auto features = offload::read_features(xs_, be_dir_);
+    if (!features) return Unexpected{features.error()};
+    b.features = *features;
     const auto max_queues = be(key::multi_queue_max_queues);
     auto queues = read_number(xs_, max_queues, 1024, 1);
     if (!queues) return Unexpected{queues.error()};
@@ -197,9 +195,7 @@ Status Frontend::write_keys(const BackendKeys& b) {
         if (!(r = w(key::request_rx_copy, 1))) return r;
         if (!(r = w(key::feature_rx_notify, 1))) return r;
         if (!(r = w(key::feature_xnet_reconnect, 1))) return r;
-        for (auto [name, member] : offload::kFeatureKeys) {
-            if (!(r = w(name, int(a.*member)))) return r;
-        }
+        if (!(r = offload::write_features(xs_, dir_, a, tx))) return r;
         return w(key::state, int(State::connected));
     });
 }

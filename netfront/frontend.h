@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "device/tap.h"
+#include "netif/netif.h"
+#include "netif/offload.h"
+#include "netif/policy_keys.h"
+#include "platform/platform.h"
 #include "queue.h"
-#include "xnet/netif.h"
-#include "xnet/offload.h"
-#include "xnet/platform/platform.h"
-#include "xnet/policy_keys.h"
-#include "xnet/reactor.h"
-#include "xnet/tap.h"
+#include "runtime/reactor.h"
 
 namespace xnet::netfront {
 

@@ -1,26 +1,29 @@
 // xnetfront: the guest half of one vif (device/vif/N); see docs/datapath.md.
 #include <fmt/format.h>
 
+#include "device/daemon.h"
 #include "frontend.h"
-#include "xnet/daemon.h"
-#include "xnet/log.h"
+#include "runtime/log.h"
 
 using namespace xnet;
 
 namespace {
 
-const char* const kUsageHead =
+const char* const kUsage =
     "usage: xnetfront --devid N [options]\n"
-    "Gives this guest the network of vif N (device/vif/N in xenstore) through a TAP.\n"
-    "\n"
-    "  --devid N                   the vif's device id (required)\n"
-    "  --ifname NAME               the TAP's name (default: eth0)\n"
-    "  --queues N                  queues to ask for (default: 1; the backend bounds it)\n"
-    "  --control PATH              control socket (default: /run/xnet/xnetfront-N.sock,\n"
-    "                              on xnet-sim under the domain's directory)\n";
+    "Gives this guest the network of vif N (device/vif/N in xenstore) through a TAP.\n";
+
+constexpr cli::OptionHelp kOptions[] = {
+    {"--devid N", "the vif's device id (required)"},
+    {"--ifname NAME", "the TAP's name (default: eth0)"},
+    {"--queues N", "queues to ask for (default: 1; the backend bounds it)"},
+    {"--control PATH",
+     "control socket (default: /run/xnet/xnetfront-N.sock,\n"
+     "on xnet-sim under the domain's directory)"},
+};
 
 int run(int argc, char** argv) {
-    Daemon d("xnetfront", kUsageHead);
+    Daemon d("xnetfront", kUsage, kOptions);
     netfront::Options opts;
     bool have_devid = false;
     std::string control;
@@ -57,7 +60,7 @@ int run(int argc, char** argv) {
     auto gs = d.platform().open_gntshr();
     if (!gs) return d.fatal(gs.error());
     netfront::Frontend front(d.loop(), d.platform(), d.xs(), **gs, opts);
-    if (control.empty()) control = frontend_control_path(d.kind(), opts.devid);
+    if (control.empty()) control = frontend_control_path(d.platform(), opts.devid);
     auto handler = [&](std::string_view r) -> std::string {
         if (r == "list" || r == "stats" || r == "stats " + front.name()) {
             return r == "list" ? "{\"vifs\":[" + front.json() + "]}" : front.json();

@@ -67,12 +67,10 @@ Result<std::unique_ptr<FrontQueue>> FrontQueue::create(GrantShare& gs,
 Status FrontQueue::start(Reactor& r, LocalPort& port) {
     r_ = &r;
     port_ = &port;
-    auto ev = Registration::add(r, ev_->fd(), EPOLLIN, [this](uint32_t) { on_event(); });
-    if (!ev) return Unexpected{ev.error()};
-    ev_watch_ = std::move(*ev);
-    auto p = Registration::add(r, port.fd(), EPOLLIN, [this](uint32_t) { on_port(); });
-    if (!p) return Unexpected{p.error()};
-    port_watch_ = std::move(*p);
+    auto st = ev_watch_.watch(r, ev_->fd(), EPOLLIN, [this](uint32_t) { on_event(); });
+    if (!st) return st;
+    if (!(st = port_watch_.watch(r, port.fd(), EPOLLIN, [this](uint32_t) { on_port(); })))
+        return st;
     port_watched_ = true;
     post_rx();
     run_rx();

@@ -17,16 +17,16 @@
 #include <string>
 #include <vector>
 
-#include "xnet/busy_poll.h"
-#include "xnet/counters.h"
-#include "xnet/netif.h"
-#include "xnet/offload.h"
-#include "xnet/platform/evtchn.h"
-#include "xnet/platform/gnttab.h"
-#include "xnet/queue_keys.h"
-#include "xnet/reactor.h"
-#include "xnet/ring.h"
-#include "xnet/tap.h"
+#include "device/queue_keys.h"
+#include "device/tap.h"
+#include "netif/busy_poll.h"
+#include "netif/counters.h"
+#include "netif/netif.h"
+#include "netif/offload.h"
+#include "netif/ring.h"
+#include "platform/evtchn.h"
+#include "platform/gnttab.h"
+#include "runtime/reactor.h"
 
 namespace xnet::netfront {
 

@@ -9,9 +9,9 @@
 
 #include <cstdint>
 
-#include "xnet/error.h"
-#include "xnet/extras.h"
-#include "xnet/netif.h"
+#include "netif/extras.h"
+#include "netif/netif.h"
+#include "runtime/error.h"
 
 namespace xnet::netfront {
 

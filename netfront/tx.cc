@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 
 #include "datapath.h"
-#include "xnet/log.h"
+#include "runtime/log.h"
 
 namespace xnet::netfront {
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "xnet/error.h"
-#include "xnet/platform/xenstore.h"
+#include "platform/xenstore.h"
+#include "runtime/error.h"
 
 namespace xnet::sim::cli {
 

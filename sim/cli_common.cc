@@ -14,17 +14,15 @@
 #include <fmt/format.h>
 
 #include "cli.h"
-#include "common/platform/sim_conn.h"
-#include "xnet/sim_proto.h"
+#include "platform/sim/sim_conn.h"
+#include "platform/sim/sim_proto.h"
 
 extern char** environ;
 
 namespace xnet::sim::cli {
 
 std::string sim_dir(const std::string& flag) {
-    if (!flag.empty()) return flag;
-    const char* env = std::getenv("XNET_SIM_DIR");
-    return env && *env ? env : "/run/xnet-sim";
+    return flag.empty() ? simproto::dir_from_env() : flag;
 }
 
 int error(const std::string& message) {

@@ -15,9 +15,9 @@
 #include <fmt/format.h>
 
 #include "cli.h"
-#include "common/platform/sim_conn.h"
 #include "daemon.h"
-#include "xnet/sim_proto.h"
+#include "platform/sim/sim_conn.h"
+#include "platform/sim/sim_proto.h"
 
 namespace xnet::sim::cli {
 namespace {

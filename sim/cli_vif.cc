@@ -7,6 +7,9 @@
 #include <chrono>
 #include <thread>
 
+#include <algorithm>
+#include <iterator>
+
 #include <fmt/format.h>
 
 #include "cli.h"
@@ -138,21 +141,22 @@ int vif_add(const std::string& dir, const Args& args) {
         const std::string& a = args[i];
         if (i + 1 >= args.size()) return error(fmt::format("vif add: '{}' needs a value", a));
         const std::string& val = args[++i];
-        if (a == "--devid") {
+        // The options that are the toolstack's words, kept as given.
+        static const std::pair<const char*, std::string Vif::*> kText[] = {
+            {"--mac", &Vif::mac},
+            {"--bridge", &Vif::bridge},
+            {"--script", &Vif::script},
+            {"--ip", &Vif::ip},
+            {"--checksum", &Vif::checksum}};
+        auto text = std::find_if(std::begin(kText), std::end(kText),
+                                 [&](const auto& t) { return a == t.first; });
+        if (text != std::end(kText)) {
+            v.*(text->second) = val;
+        } else if (a == "--devid") {
             auto n = parse_domid(val);
             if (!n) return error(fmt::format("vif add: bad --devid '{}'", val));
             v.devid = *n;
             v.devid_given = true;
-        } else if (a == "--mac") {
-            v.mac = val;
-        } else if (a == "--bridge") {
-            v.bridge = val;
-        } else if (a == "--script") {
-            v.script = val;
-        } else if (a == "--ip") {
-            v.ip = val;
-        } else if (a == "--checksum") {
-            v.checksum = val;
         } else if (a == "--backend") {
             auto b = parse_domid(val);
             if (!b) return error(b.error().message());

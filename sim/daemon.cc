@@ -22,9 +22,9 @@
 #include <fmt/format.h>
 
 #include "hypervisor.h"
+#include "platform/sim/sim_proto.h"
+#include "runtime/fd.h"
 #include "store.h"
-#include "xnet/fd.h"
-#include "xnet/sim_proto.h"
 #include "xs_server.h"
 
 namespace xnet::sim {

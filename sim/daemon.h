@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "xnet/error.h"
+#include "runtime/error.h"
 
 namespace xnet::sim {
 

@@ -14,7 +14,7 @@
 #include <xen/grant_table.h>
 #include <xen/xen.h>
 
-#include "xnet/sim_grant.h"
+#include "platform/sim/sim_grant.h"
 
 namespace xnet::sim {
 namespace {

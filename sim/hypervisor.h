@@ -1,5 +1,5 @@
 // The hypervisor half of xnet-sim: domains, their memory and grant tables,
-// and event channels. It answers the platform protocol (xnet/sim_proto.h);
+// and event channels. It answers the platform protocol (platform/sim/sim_proto.h);
 // each connection is one handle of one domain, and what a handle holds
 // (mappings, shared pages, ports) is released when it closes.
 #pragma once
@@ -10,9 +10,9 @@
 #include <set>
 #include <vector>
 
-#include "xnet/error.h"
-#include "xnet/fd.h"
-#include "xnet/sim_proto.h"
+#include "platform/sim/sim_proto.h"
+#include "runtime/error.h"
+#include "runtime/fd.h"
 
 #include <xen/grant_table.h>
 #include <xen/xen.h>

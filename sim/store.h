@@ -16,8 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "xnet/expected.h"
-#include "xnet/platform/xenstore.h"
+#include "platform/xenstore.h"
+#include "runtime/expected.h"
 
 namespace xnet::sim {
 

@@ -1,5 +1,5 @@
 // The RAII owners of grant mappings and shares, and status names.
-#include "xnet/platform/gnttab.h"
+#include "platform/gnttab.h"
 
 #include <utility>
 

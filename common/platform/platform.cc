@@ -1,5 +1,5 @@
 // Choosing and opening a platform.
-#include "xnet/platform/platform.h"
+#include "platform/platform.h"
 
 #include <unistd.h>
 
@@ -9,9 +9,8 @@
 
 #include <fmt/format.h>
 
-#include "sim_platform.h"
-#include "xen_platform.h"
-#include "xnet/netif.h"
+#include "platform/sim/sim_platform.h"
+#include "platform/xen/xen_platform.h"
 
 namespace xnet {
 namespace {
@@ -21,6 +20,7 @@ class XenPlatform final : public Platform {
     explicit XenPlatform(DomId self) : self_(self) {}
     PlatformKind kind() const override { return PlatformKind::xen; }
     DomId self() const override { return self_; }
+    std::string run_dir() const override { return "/run/xnet"; }
     Result<XenStore> open_store() const override { return XenStore::open(); }
     Result<std::unique_ptr<EventChannels>> open_evtchn() const override {
         return xen::open_evtchn();
@@ -37,6 +37,7 @@ class SimPlatform final : public Platform {
     SimPlatform(std::string dir, DomId self) : dir_(std::move(dir)), self_(self) {}
     PlatformKind kind() const override { return PlatformKind::sim; }
     DomId self() const override { return self_; }
+    std::string run_dir() const override { return simproto::domain_dir(dir_, self_); }
     Result<XenStore> open_store() const override {
         return XenStore::open(simproto::xenstore_socket(dir_, self_));
     }
@@ -82,7 +83,6 @@ Result<std::unique_ptr<Platform>> open_sim_platform(const std::string& dir, DomI
 
 Result<std::unique_ptr<Platform>> open_platform(PlatformKind kind) {
     if (kind == PlatformKind::sim) {
-        const char* dir = std::getenv("XNET_SIM_DIR");
         const char* dom = std::getenv("XNET_SIM_DOMID");
         DomId d = 0;
         if (dom) {
@@ -92,7 +92,7 @@ Result<std::unique_ptr<Platform>> open_platform(PlatformKind kind) {
                 return fail(EINVAL, fmt::format("reading XNET_SIM_DOMID '{}'", s));
             }
         }
-        return open_sim_platform(dir ? dir : "/run/xnet-sim", d);
+        return open_sim_platform(simproto::dir_from_env(), d);
     }
     // On Xen the domain learns its id from its own xenstore directory.
     auto store = XenStore::open();
@@ -101,9 +101,11 @@ Result<std::unique_ptr<Platform>> open_platform(PlatformKind kind) {
     if (!id) return Unexpected{id.error()};
     DomId self = 0;
     if (*id) {
-        auto n = netif::parse_number(**id, 0x7fef);
-        if (!n) return fail(EINVAL, fmt::format("reading domid '{}'", **id));
-        self = DomId(*n);
+        const std::string& s = **id;
+        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), self);
+        if (ec != std::errc{} || end != s.data() + s.size() || s.empty() || self >= 0x7ff0) {
+            return fail(EINVAL, fmt::format("reading domid '{}'", s));
+        }
     }
     return std::unique_ptr<Platform>(new XenPlatform(self));
 }

@@ -1,6 +1,6 @@
 // XenStore: thin, owning wrappers over libxenstore's calls; every error
 // names the operation and the path.
-#include "xnet/platform/xenstore.h"
+#include "platform/xenstore.h"
 
 #include <cerrno>
 #include <charconv>
@@ -12,7 +12,7 @@ extern "C" {
 #include <xenstore.h>
 }
 
-#include "xnet/blocking.h"
+#include "runtime/blocking.h"
 
 namespace xnet {
 namespace {
@@ -196,30 +196,19 @@ Result<std::string> XenStore::domain_path(uint32_t dom) const {
     return std::string(p.get());
 }
 
+// xenstore-chmod's letters, in the order of XsPerm::Access.
+constexpr char kPermLetters[] = "nrwb";
+
 std::string format_perm(const XsPerm& p) {
-    static constexpr char kLetters[] = {'n', 'r', 'w', 'b'};
-    return kLetters[p.access & 3] + std::to_string(p.dom);
+    return kPermLetters[p.access & 3] + std::to_string(p.dom);
 }
 
 std::optional<XsPerm> parse_perm(std::string_view s) {
     if (s.size() < 2) return std::nullopt;
     XsPerm p;
-    switch (s[0]) {
-        case 'n':
-            p.access = XsPerm::none;
-            break;
-        case 'r':
-            p.access = XsPerm::read;
-            break;
-        case 'w':
-            p.access = XsPerm::write;
-            break;
-        case 'b':
-            p.access = XsPerm::both;
-            break;
-        default:
-            return std::nullopt;
-    }
+    const auto access = std::string_view(kPermLetters).find(s[0]);
+    if (access == std::string_view::npos) return std::nullopt;
+    p.access = XsPerm::Access(access);
     auto d = s.substr(1);
     auto [end, ec] = std::from_chars(d.data(), d.data() + d.size(), p.dom);
     if (ec != std::errc{} || end != d.data() + d.size() || p.dom > 0xffff) return std::nullopt;

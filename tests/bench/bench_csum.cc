@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "xnet/csum.h"
+#include "packet/csum.h"
 
 namespace {
 

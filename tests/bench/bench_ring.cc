@@ -31,14 +31,14 @@
 #include <filesystem>
 #include <vector>
 
-#include "common/platform/sim_conn.h"
 #include "netback/queue.h"
 #include "netfront/queue.h"
+#include "packet/csum.h"
+#include "platform/platform.h"
+#include "platform/sim/sim_conn.h"
+#include "runtime/reactor.h"
 #include "sim/daemon.h"
 #include "tests/bench/bench_util.h"
-#include "xnet/csum.h"
-#include "xnet/platform/platform.h"
-#include "xnet/reactor.h"
 
 namespace {
 

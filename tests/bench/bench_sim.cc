@@ -18,10 +18,10 @@
 #include <filesystem>
 #include <vector>
 
-#include "common/platform/sim_conn.h"
+#include "platform/platform.h"
+#include "platform/sim/sim_conn.h"
 #include "sim/daemon.h"
 #include "tests/bench/bench_util.h"
-#include "xnet/platform/platform.h"
 
 namespace {
 

@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "xnet/error.h"
+#include "runtime/error.h"
 
 namespace bench {
 

@@ -10,8 +10,8 @@
 #include <cstdlib>
 #include <vector>
 
-#include "xnet/frame_csum.h"
-#include "xnet/packet.h"
+#include "packet/frame_csum.h"
+#include "packet/packet.h"
 
 using namespace xnet::pkt;
 

@@ -20,7 +20,7 @@
 
 #include "netback/queue.h"
 #include "netfront/queue.h"
-#include "xnet/reactor.h"
+#include "runtime/reactor.h"
 
 namespace xt {
 namespace {

@@ -41,7 +41,7 @@ done
 for f in etc/xen/scripts/xnet/common.sh etc/default/xnet usr/share/man/man1/xnetctl.1 \
     usr/share/man/man8/xnetback.8 usr/share/man/man8/xnetfront.8 \
     usr/lib/systemd/system/xnetback.service "usr/lib/systemd/system/xnetfront@.service" \
-    usr/share/doc/xnet/deploying.md usr/lib/libxnet.a usr/include/xnet/ring.h; do
+    usr/share/doc/xnet/deploying.md usr/lib/libxnet.a usr/include/xnet/netif/ring.h; do
     check "installed: /$f" test -f "$root/$f"
 done
 for p in xnetback xnetfront xnetctl; do

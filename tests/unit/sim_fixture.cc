@@ -9,7 +9,7 @@
 
 #include <doctest/doctest.h>
 
-#include "common/platform/sim_conn.h"
+#include "platform/sim/sim_conn.h"
 #include "sim/daemon.h"
 
 namespace xt {

@@ -5,7 +5,7 @@
 #include <sys/types.h>
 #include <string>
 
-#include "xnet/platform/platform.h"
+#include "platform/platform.h"
 
 namespace xt {
 

@@ -1,7 +1,7 @@
-// The control socket's JSON helpers (xnet/control.h).
+// The control socket's JSON helpers (runtime/control.h).
 #include <doctest/doctest.h>
 
-#include "xnet/control.h"
+#include "runtime/control.h"
 
 using xnet::json_quote;
 

@@ -1,4 +1,4 @@
-// The checksum primitives (xnet/csum.h) against known answers and against the
+// The checksum primitives (packet/csum.h) against known answers and against the
 // independent reference in frames.h, on every implementation the CPU has.
 #include <doctest/doctest.h>
 
@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "frames.h"
-#include "xnet/csum.h"
+#include "packet/csum.h"
 
 namespace csum = xnet::csum;
 using xt::Bytes;

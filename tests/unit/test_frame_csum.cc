@@ -1,9 +1,9 @@
-// Checksum operations on frames (xnet/frame_csum.h): verify, complete,
+// Checksum operations on frames (packet/frame_csum.h): verify, complete,
 // make_partial (the GSO fix-up) and complete_at, over the whole catalogue.
 #include <doctest/doctest.h>
 
 #include "frames.h"
-#include "xnet/frame_csum.h"
+#include "packet/frame_csum.h"
 
 using namespace xnet::pkt;
 using xt::Bytes;

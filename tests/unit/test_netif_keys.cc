@@ -1,5 +1,5 @@
-// The netif xenstore schema (xnet/netif_keys.h) and the queue layout both
-// ends share (xnet/queue_keys.h), against a private xnet-sim's store.
+// The netif xenstore schema (netif/netif_keys.h) and the queue layout both
+// ends share (device/queue_keys.h), against a private xnet-sim's store.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -8,10 +8,10 @@
 #include <sstream>
 #include <string>
 
+#include "device/queue_keys.h"
+#include "netif/netif_keys.h"
+#include "netif/offload.h"
 #include "sim_fixture.h"
-#include "xnet/netif_keys.h"
-#include "xnet/offload.h"
-#include "xnet/queue_keys.h"
 
 using namespace xnet;
 namespace key = netif::key;

@@ -1,11 +1,11 @@
-// The frame parser (xnet/packet.h): every header combination of the test
+// The frame parser (packet/packet.h): every header combination of the test
 // catalogue, and every malformed input it must refuse.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 
 #include "frames.h"
-#include "xnet/packet.h"
+#include "packet/packet.h"
 
 using namespace xnet::pkt;
 using xt::Bytes;

@@ -1,4 +1,4 @@
-// The policy table (xnet/policy.h) and its users: the daemons' options,
+// The policy table (netif/policy.h) and its users: the daemons' options,
 // xnetctl's parser and `policy-keys --check`, the log line and JSON, and
 // the pages that document the keys.
 #include <doctest/doctest.h>
@@ -9,8 +9,9 @@
 #include <sstream>
 
 #include "ctl/cli.h"
-#include "xnet/cli.h"
-#include "xnet/policy.h"
+#include "device/cli.h"
+#include "netif/offload.h"
+#include "netif/policy.h"
 
 using namespace xnet;
 
@@ -150,3 +151,88 @@ TEST_CASE("policy table: the pages that document the keys name every one") {
         CHECK(manual.find("\\fB" + std::string(p.name) + "\\fR") != std::string::npos);
     }
 }
+
+TEST_CASE("offload policy: profiles and settings") {
+    auto fields = [](const offload::Policy& p) {
+        return std::array{p.tx_checksum, p.rx_checksum, p.tx_data_validated, p.sg, p.tso};
+    };
+    auto safe = offload::profile("safe");
+    auto on = offload::profile("offload");
+    REQUIRE((safe && on));
+    for (int i = 0; i < 3; ++i) {  // the checksum keys
+        CHECK_FALSE(fields(*safe)[i]);
+        CHECK(fields(*on)[i]);
+    }
+    auto bad = offload::profile("fast");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message().find("fast") != std::string::npos);
+
+    // Each key sets its own field and no other.
+    struct Key {
+        const char* name;
+        bool offload::Policy::*field;
+    };
+    for (auto k : {Key{"tx-checksum", &offload::Policy::tx_checksum},
+                   Key{"rx-checksum", &offload::Policy::rx_checksum},
+                   Key{"tx-data-validated", &offload::Policy::tx_data_validated},
+                   Key{"scatter-gather", &offload::Policy::sg},
+                   Key{"tcp-segmentation-offload", &offload::Policy::tso}}) {
+        CAPTURE(k.name);
+        for (bool v : {true, false}) {
+            offload::Policy p{};
+            p.*k.field = !v;
+            offload::Policy want = p;
+            want.*k.field = v;
+            REQUIRE(offload::set(p, k.name, v ? "on" : "off"));
+            CHECK(fields(p) == fields(want));
+        }
+    }
+    offload::Policy p = offload::offload();
+    for (const char* value : {"maybe", "", "ON", "1"}) {
+        CAPTURE(value);
+        auto st = offload::set(p, "tx-checksum", value);
+        REQUIRE_FALSE(st);
+        CHECK(st.error().message().find("tx-checksum") != std::string::npos);
+        CHECK(st.error().message().find("'" + std::string(value) + "'") != std::string::npos);
+        CHECK(p.tx_checksum);
+    }
+    auto st = offload::set(p, "tx-chksum", "off");
+    REQUIRE_FALSE(st);
+    CHECK(st.error().message().find("tx-chksum") != std::string::npos);
+    CHECK(p.tx_checksum);
+}
+
+TEST_CASE("offload: what a policy advertises, and what a peer's features allow on the ring") {
+    auto safe = offload::advertised(offload::safe());
+    CHECK(safe.no_csum);
+    CHECK_FALSE(safe.ipv6_csum);
+    CHECK_FALSE(safe.gso4);
+    CHECK(safe.sg);
+    auto off = offload::advertised(offload::offload());
+    CHECK(off == offload::Features{
+                     .sg = true, .gso4 = true, .gso6 = true, .ipv6_csum = true, .tagged = true});
+    CHECK(safe.tagged);  // a capability of the parser, not a policy
+
+    // An offloading sender to an offloading peer: partials and GSO both ways.
+    auto all = offload::tx_rules(offload::offload(), off);
+    CHECK((all.csum_blank_v4 && all.csum_blank_v6 && all.gso_v4 && all.gso_v6 && all.sg));
+    CHECK(all.data_validated);
+    // A peer that verifies everything gets complete checksums and no GSO.
+    auto to_safe = offload::tx_rules(offload::offload(), safe);
+    CHECK_FALSE(to_safe.csum_blank_v4);
+    CHECK_FALSE(to_safe.csum_blank_v6);
+    CHECK_FALSE(to_safe.gso_v4);
+    // A safe sender never puts partials on the ring, whatever the peer takes.
+    auto from_safe = offload::tx_rules(offload::safe(), off);
+    CHECK_FALSE(from_safe.csum_blank_v4);
+    CHECK_FALSE(from_safe.gso_v4);
+    CHECK_FALSE(from_safe.data_validated);
+    // Tagged frames keep their offloads only for a peer that said it parses
+    // them: an xnet end; Linux's netfront and netback do not say so.
+    CHECK(all.tagged);
+    auto linux_peer = off;
+    linux_peer.tagged = false;
+    CHECK_FALSE(offload::tx_rules(offload::offload(), linux_peer).tagged);
+}
+
+// ---- tagged frames for a peer that parses untagged ones only ----------------

@@ -1,4 +1,4 @@
-// The offload policy keys in xenstore (xnet/policy_keys.h), read from a
+// The offload policy keys in xenstore (netif/policy_keys.h), read from a
 // private xnet-sim's store: profiles, overrides, and bad values that are
 // rejected by name while the previous setting stays.
 #include <doctest/doctest.h>
@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "netif/policy_keys.h"
 #include "sim_fixture.h"
-#include "xnet/policy_keys.h"
 
 using namespace xnet;
 using offload::Policy;

@@ -7,7 +7,7 @@
 
 #include <thread>
 
-#include "xnet/reactor.h"
+#include "runtime/reactor.h"
 
 using namespace xnet;
 using namespace std::chrono_literals;
@@ -123,8 +123,9 @@ TEST_CASE("reactor: a registration watches until it is reset, moved or destroyed
     auto loop = new_loop();
     Ready r;
     int calls = 0;
-    auto reg = Registration::add(*loop, r.fd.get(), EPOLLIN, [&](uint32_t) { ++calls; });
-    REQUIRE(reg);
+    Registration watched;
+    REQUIRE(watched.watch(*loop, r.fd.get(), EPOLLIN, [&](uint32_t) { ++calls; }));
+    auto* reg = &watched;
     REQUIRE(loop->run_once(0));
     CHECK(calls == 1);  // readable and not drained: it would fire every round
 
@@ -143,9 +144,9 @@ TEST_CASE("reactor: a registration watches until it is reset, moved or destroyed
     REQUIRE(loop->run_once(0));
     CHECK(calls == 2);
     // The descriptor is free for another registration.
-    auto again = Registration::add(*loop, r.fd.get(), EPOLLIN, [&](uint32_t) { calls += 10; });
-    REQUIRE(again);
-    { Registration gone = std::move(*again); }
+    Registration again;
+    REQUIRE(again.watch(*loop, r.fd.get(), EPOLLIN, [&](uint32_t) { calls += 10; }));
+    { Registration gone = std::move(again); }
     REQUIRE(loop->run_once(0));
     CHECK(calls == 2);
 }

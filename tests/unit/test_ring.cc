@@ -1,4 +1,4 @@
-// The shared-ring ends (xnet/ring.h) on netif's TX ring: sizes, the
+// The shared-ring ends (netif/ring.h) on netif's TX ring: sizes, the
 // request/response round trip, notification suppression as ring.h defines
 // it, index wrap-around, and a hostile peer's indexes refused.
 #include <doctest/doctest.h>
@@ -9,7 +9,7 @@
 
 #include <xen/io/netif.h>
 
-#include "xnet/ring.h"
+#include "netif/ring.h"
 
 using namespace xnet::ring;
 using Tx = netif_tx_sring;

@@ -1,11 +1,11 @@
-// Software TCP segmentation (xnet/segment.h): every segment a well-formed
+// Software TCP segmentation (packet/segment.h): every segment a well-formed
 // TCP datagram with its checksums right, and together exactly the data of
 // the frame they were cut from. Frames come from the independent builder.
 #include <doctest/doctest.h>
 
 #include "frames.h"
-#include "xnet/frame_csum.h"
-#include "xnet/segment.h"
+#include "packet/frame_csum.h"
+#include "packet/segment.h"
 
 using namespace xnet;
 using xt::Bytes;

@@ -18,9 +18,9 @@
 
 #include <xen/io/xs_wire.h>
 
+#include "platform/sim/sim_proto.h"
+#include "runtime/fd.h"
 #include "sim_fixture.h"
-#include "xnet/fd.h"
-#include "xnet/sim_proto.h"
 
 using namespace xnet;
 

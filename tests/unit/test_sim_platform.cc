@@ -11,7 +11,7 @@
 #include <xen/grant_table.h>
 #include <xen/xen.h>
 
-#include "common/platform/sim_conn.h"
+#include "platform/sim/sim_conn.h"
 #include "sim_fixture.h"
 
 using namespace xnet;

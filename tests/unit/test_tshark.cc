@@ -12,8 +12,8 @@
 #include <string>
 
 #include "frames.h"
+#include "packet/frame_csum.h"
 #include "pcap.h"
-#include "xnet/frame_csum.h"
 
 using xt::Bytes;
 

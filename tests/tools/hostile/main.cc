@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 
 #include "attacks.h"
-#include "xnet/cli.h"
+#include "device/cli.h"
 
 using namespace hostile;
 using Clock = std::chrono::steady_clock;

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "xnet/netif_keys.h"
+#include "netif/netif_keys.h"
 
 namespace hostile {
 

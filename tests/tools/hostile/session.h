@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "xnet/netif.h"
-#include "xnet/platform/platform.h"
-#include "xnet/ring.h"
+#include "netif/netif.h"
+#include "netif/ring.h"
+#include "platform/platform.h"
 
 namespace hostile {
 

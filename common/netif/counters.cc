@@ -1,0 +1,85 @@
+#include "netif/counters.h"
+
+#include <fmt/format.h>
+
+#include "runtime/json.h"
+
+namespace xnet {
+
+std::string_view drop_name(Drop d) {
+    switch (d) {
+        case Drop::no_buffers:
+            return "no_buffers";
+        case Drop::too_big:
+            return "too_big";
+        case Drop::runt:
+            return "runt";
+        case Drop::bad_frame:
+            return "bad_frame";
+        case Drop::bad_checksum:
+            return "bad_checksum";
+        case Drop::bad_csum_meta:
+            return "bad_csum_meta";
+        case Drop::gso_refused:
+            return "gso_refused";
+        case Drop::copy_failed:
+            return "copy_failed";
+        case Drop::peer_error:
+            return "peer_error";
+        case Drop::port_error:
+            return "port_error";
+        case Drop::disconnected:
+            return "disconnected";
+        case Drop::count_:
+            break;
+    }
+    return "unknown";
+}
+
+uint64_t DirCounters::dropped() const {
+    uint64_t n = 0;
+    for (auto d : drops)
+        n += d;
+    return n;
+}
+
+DirCounters& DirCounters::operator+=(const DirCounters& o) {
+    for (auto [name, field] : kDirCounters)
+        this->*field += o.*field;
+    for (size_t i = 0; i < kDropReasons; ++i)
+        drops[i] += o.drops[i];
+    return *this;
+}
+
+std::string DirCounters::json() const {
+    std::string drops_json;
+    for (size_t i = 0; i < kDropReasons; ++i) {
+        drops_json +=
+            fmt::format("{}\"{}\":{}", i ? "," : "", drop_name(static_cast<Drop>(i)), drops[i]);
+    }
+    std::string out;
+    for (auto [name, field] : kDirCounters)
+        out += fmt::format("\"{}\":{},", name, this->*field);
+    return fmt::format("{{{}\"dropped\":{},\"drops\":{{{}}}}}", out, dropped(), drops_json);
+}
+
+VifCounters& VifCounters::operator+=(const VifCounters& o) {
+    tx += o.tx;
+    rx += o.rx;
+    notifications_sent += o.notifications_sent;
+    notifications_received += o.notifications_received;
+    notifications_throttled += o.notifications_throttled;
+    faults += o.faults;
+    if (!o.last_fault.empty()) last_fault = o.last_fault;
+    return *this;
+}
+
+std::string VifCounters::json() const {
+    return fmt::format(
+        "{{\"tx\":{},\"rx\":{},\"notifications_sent\":{},\"notifications_received\":{},"
+        "\"notifications_throttled\":{},\"faults\":{},\"last_fault\":{}}}",
+        tx.json(), rx.json(), notifications_sent, notifications_received, notifications_throttled,
+        faults, json_quote(last_fault));
+}
+
+}  // namespace xnet

@@ -1,0 +1,83 @@
+// Per-vif, per-direction counters (mission-notes "Counters"). A direction
+// is named from the end that keeps it: `tx` is what this end put on the
+// ring, `rx` what it took from the ring.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace xnet {
+
+enum class Drop : uint8_t {
+    no_buffers,     // the peer posted no room (guest RX) / nothing to read into
+    too_big,        // more than the protocol or the peer's features allow
+    runt,           // shorter than an Ethernet header
+    bad_frame,      // a csum_blank/GSO frame whose headers do not parse
+    bad_checksum,   // verified here and found wrong (rx-checksum off)
+    bad_csum_meta,  // NEEDS_CSUM with a location outside the frame
+    gso_refused,    // GSO the other side did not negotiate, or not TCP
+    copy_failed,    // a grant copy segment failed
+    peer_error,     // the peer answered a request with an error status
+    port_error,     // the TAP refused the frame
+    disconnected,   // arrived while the vif was not connected
+    count_
+};
+inline constexpr size_t kDropReasons = static_cast<size_t>(Drop::count_);
+std::string_view drop_name(Drop d);
+
+struct DirCounters {
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    uint64_t gso_packets = 0;
+    uint64_t csum_partial = 0;    // passed on with a partial checksum (csum_blank / NEEDS_CSUM)
+    uint64_t csum_completed = 0;  // checksums computed in software
+    uint64_t csum_verified = 0;   // checksums verified in software
+    uint64_t csum_bad = 0;        // of those, found wrong
+    uint64_t dv_set = 0;          // data-validated set on the way out
+    uint64_t dv_trusted = 0;      // data-validated taken on trust on the way in
+    uint64_t gso_fixups = 0;      // GSO frames without a partial checksum, made partial
+    uint64_t gso_cut = 0;         // GSO frames cut into segments here (offload.h, must_cut)
+    std::array<uint64_t, kDropReasons> drops{};
+
+    void drop(Drop d) { ++drops[static_cast<size_t>(d)]; }
+    uint64_t dropped() const;
+    DirCounters& operator+=(const DirCounters& o);
+    // {"packets":1,...,"dropped":0,"drops":{"no_buffers":0,...}}
+    std::string json() const;
+};
+
+// Every counter of a direction but the drops, by its name in the JSON (and
+// so in xnetctl -S): adding a counter is a field above and a row here.
+inline constexpr std::pair<const char*, uint64_t DirCounters::*> kDirCounters[] = {
+    {"packets", &DirCounters::packets},
+    {"bytes", &DirCounters::bytes},
+    {"gso_packets", &DirCounters::gso_packets},
+    {"csum_partial", &DirCounters::csum_partial},
+    {"csum_completed", &DirCounters::csum_completed},
+    {"csum_verified", &DirCounters::csum_verified},
+    {"csum_bad", &DirCounters::csum_bad},
+    {"dv_set", &DirCounters::dv_set},
+    {"dv_trusted", &DirCounters::dv_trusted},
+    {"gso_fixups", &DirCounters::gso_fixups},
+    {"gso_cut", &DirCounters::gso_cut},
+};
+
+struct VifCounters {
+    DirCounters tx, rx;
+    uint64_t notifications_sent = 0;
+    uint64_t notifications_received = 0;
+    // Wakeups that found no work, past NotifyThrottle's budget (a storm).
+    uint64_t notifications_throttled = 0;
+    // The vif was disconnected, or its handshake refused, for an error:
+    // the peer's nearly always (a bad ring index, grant, size or key; a
+    // local failure to connect counts too). The latest is in last_fault.
+    uint64_t faults = 0;
+    std::string last_fault;
+    VifCounters& operator+=(const VifCounters& o);
+    std::string json() const;
+};
+
+}  // namespace xnet
