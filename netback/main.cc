@@ -19,24 +19,16 @@ const char* const kUsage =
 
 constexpr cli::OptionHelp kOptions[] = {
     {"--max-queues N", "queues a frontend may ask for (default: cores)"},
-    {"--control PATH",
-     "control socket (default: /run/xnet/xnetback.sock,\n"
-     "on xnet-sim under the domain's directory)"},
 };
 
 int run(int argc, char** argv) {
-    Daemon d("xnetback", kUsage, kOptions);
+    Daemon d("xnetback", kUsage, kOptions, "xnetback.sock");
     netback::Options opts;
     opts.max_queues = std::max(1u, std::thread::hardware_concurrency());
-    std::string control;
     auto own = [&](std::string_view key, cli::Args& a) -> Result<bool> {
-        if (key != "--max-queues" && key != "--control") return false;
+        if (key != "--max-queues") return false;
         auto v = a.value(key);
         if (!v) return Unexpected{v.error()};
-        if (key == "--control") {
-            control = *v;
-            return true;
-        }
         auto n = netif::parse_number(*v, 64);
         if (!n || *n == 0) return fail(0, "--max-queues: '" + *v + "' is not in 1..64");
         opts.max_queues = unsigned(*n);
@@ -52,7 +44,7 @@ int run(int argc, char** argv) {
     if (!gt) return d.fatal(gt.error());
     netback::Services services{d.loop(), d.platform(), d.xs(), **gt, opts};
     netback::Backend backend(services);
-    if (control.empty()) control = backend_control_path(d.platform());
+    const std::string control = d.control(backend_control_path(d.platform()));
     auto start = [&]() -> Status {
         if (auto st = backend.start(); !st) return st;
         log::info("serving vifs ({} platform, up to {} queues, policy {}), control socket {}",

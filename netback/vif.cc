@@ -41,8 +41,7 @@ Vif::Vif(Services& s, DomId dom, unsigned devid) : s_(s), devid_(devid), policy_
 }
 
 Vif::~Vif() {
-    queues_.clear();
-    extra_ports_.clear();
+    queues_.clear();  // before the TAP whose queues they read
     if (!fe_token_.empty()) (void)s_.xs.unwatch(fe_dir_ + "/state", fe_token_);
 }
 
@@ -70,7 +69,7 @@ void Vif::switch_state(State s) {
     if (state_ == s) return;
     log::info("{}: {} -> {}", name(), netif::state_name(state_), netif::state_name(s));
     state_ = s;
-    write_own("state", std::to_string(int(s)));
+    write_own(key::state, std::to_string(int(s)));
 }
 
 void Vif::report(const Error& e) {
@@ -241,22 +240,17 @@ Status Vif::connect() {
     const auto& tx = shared_.tx;
 
     for (unsigned i = 0; i < k->queues; ++i) {
-        LocalPort* port = &tap_->first();
-        if (i > 0) {
-            auto extra = tap_->add_queue();
-            if (!extra) return Unexpected{extra.error()};
-            port = extra->get();
-            extra_ports_.push_back(std::move(*extra));
-        }
+        auto port = tap_->queue(i);
+        if (!port) return Unexpected{port.error()};
         auto ev = s_.platform.open_evtchn();
         if (!ev) return Unexpected{ev.error()};
         auto q =
-            BackQueue::start(s_.reactor, s_.gnttab, std::move(*ev), *port, shared_, i, k->q[i]);
+            BackQueue::start(s_.reactor, s_.gnttab, std::move(*ev), **port, shared_, i, k->q[i]);
         if (!q) return Unexpected{q.error()};
         queues_.push_back(std::move(*q));
     }
     if (!(st = tap_->set_carrier(true))) return st;
-    write_own("carrier", "1");
+    write_own(key::carrier, "1");
     for (auto& q : queues_)
         q->kick();
     log::info(
@@ -270,11 +264,11 @@ Status Vif::connect() {
 
 void Vif::disconnect() {
     fe_keys_.reset();
-    if (queues_.empty() && extra_ports_.empty()) return;
+    if (queues_.empty() && !(tap_ && tap_->has_extra_queues())) return;
     queues_.clear();
-    extra_ports_.clear();
+    if (tap_) tap_->drop_queues();
     if (tap_) (void)tap_->set_carrier(false);
-    write_own("carrier", "0");
+    write_own(key::carrier, "0");
     log::info("{}: disconnected", name());
 }
 

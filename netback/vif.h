@@ -85,7 +85,6 @@ class Vif {
     std::string fe_token_;
     netif::State state_ = netif::State::unknown;
     std::optional<Tap> tap_;
-    std::vector<std::unique_ptr<TapQueue>> extra_ports_;
     std::vector<std::unique_ptr<BackQueue>> queues_;
     VifShared shared_;
     offload::PolicyFollower policy_;         // the keys over the daemon's default

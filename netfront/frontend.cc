@@ -224,14 +224,9 @@ Status Frontend::connect() {
 
 Status Frontend::run_queues() {
     for (size_t i = 0; i < queues_.size(); ++i) {
-        LocalPort* port = &tap_->first();
-        if (i > 0) {
-            auto extra = tap_->add_queue();
-            if (!extra) return Unexpected{extra.error()};
-            port = extra->get();
-            extra_ports_.push_back(std::move(*extra));
-        }
-        auto st = queues_[i]->start(r_, *port);
+        auto port = tap_->queue(unsigned(i));
+        if (!port) return Unexpected{port.error()};
+        auto st = queues_[i]->start(r_, **port);
         if (!st) return st;
     }
     running_ = true;
@@ -243,7 +238,7 @@ void Frontend::disconnect() {
     be_keys_.reset();
     if (queues_.empty()) return;
     queues_.clear();
-    extra_ports_.clear();
+    if (tap_) tap_->drop_queues();
     running_ = false;
     if (tap_) (void)tap_->set_carrier(false);
     log::info("{}: disconnected", name());

@@ -61,7 +61,6 @@ class Frontend {
     std::string be_dir_;  // /local/domain/B/backend/vif/D/N
     netif::State state_ = netif::State::unknown;
     std::optional<Tap> tap_;
-    std::vector<std::unique_ptr<TapQueue>> extra_ports_;
     std::vector<std::unique_ptr<FrontQueue>> queues_;
     bool running_ = false;
     bool fault_pending_ = false;

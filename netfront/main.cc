@@ -17,20 +17,14 @@ constexpr cli::OptionHelp kOptions[] = {
     {"--devid N", "the vif's device id (required)"},
     {"--ifname NAME", "the TAP's name (default: eth0)"},
     {"--queues N", "queues to ask for (default: 1; the backend bounds it)"},
-    {"--control PATH",
-     "control socket (default: /run/xnet/xnetfront-N.sock,\n"
-     "on xnet-sim under the domain's directory)"},
 };
 
 int run(int argc, char** argv) {
-    Daemon d("xnetfront", kUsage, kOptions);
+    Daemon d("xnetfront", kUsage, kOptions, "xnetfront-N.sock");
     netfront::Options opts;
     bool have_devid = false;
-    std::string control;
     auto own = [&](std::string_view key, cli::Args& a) -> Result<bool> {
-        if (key != "--devid" && key != "--ifname" && key != "--queues" && key != "--control") {
-            return false;
-        }
+        if (key != "--devid" && key != "--ifname" && key != "--queues") return false;
         auto v = a.value(key);
         if (!v) return Unexpected{v.error()};
         if (key == "--devid") {
@@ -41,12 +35,10 @@ int run(int argc, char** argv) {
         } else if (key == "--ifname") {
             if (v->empty() || v->size() > 15) return fail(0, "--ifname: bad interface name");
             opts.ifname = *v;
-        } else if (key == "--queues") {
+        } else {
             auto n = netif::parse_number(*v, 64);
             if (!n || *n == 0) return fail(0, "--queues: '" + *v + "' is not in 1..64");
             opts.queues = unsigned(*n);
-        } else {
-            control = *v;
         }
         return true;
     };
@@ -60,7 +52,7 @@ int run(int argc, char** argv) {
     auto gs = d.platform().open_gntshr();
     if (!gs) return d.fatal(gs.error());
     netfront::Frontend front(d.loop(), d.platform(), d.xs(), **gs, opts);
-    if (control.empty()) control = frontend_control_path(d.platform(), opts.devid);
+    const std::string control = d.control(frontend_control_path(d.platform(), opts.devid));
     auto handler = [&](std::string_view r) -> std::string {
         if (r == "list" || r == "stats" || r == "stats " + front.name()) {
             return r == "list" ? "{\"vifs\":[" + front.json() + "]}" : front.json();

@@ -24,10 +24,15 @@ std::string frontend_control_path(const Platform& p, unsigned devid) {
     return control_dir(p) + "/xnetfront-" + std::to_string(devid) + ".sock";
 }
 
-Daemon::Daemon(std::string program, std::string usage, std::span<const cli::OptionHelp> options)
+Daemon::Daemon(std::string program, std::string usage, std::span<const cli::OptionHelp> options,
+               std::string_view socket)
     : program_(std::move(program)), usage_(std::move(usage) + "\n") {
     for (const auto& o : options)
         usage_ += cli::help_line(o);
+    const std::string help = fmt::format(
+        "control socket (default: /run/xnet/{},\non xnet-sim under the domain's directory)",
+        socket);
+    usage_ += cli::help_line({"--control PATH", help});
 }
 
 int Daemon::usage_error(const std::string& message) const {
@@ -51,6 +56,12 @@ std::optional<int> Daemon::parse(int argc, char** argv, const Option& own) {
         if (key == "--version") {
             fmt::print("{} {}\n", program_, XNET_VERSION);
             return 0;
+        }
+        if (key == "--control") {
+            auto v = a.value(key);
+            if (!v) return usage_error(v.error().message());
+            control_ = *v;
+            continue;
         }
         auto c = cli::common_option(key, a, common_);
         if (!c) return usage_error(c.error().message());

@@ -35,8 +35,10 @@ class Daemon {
     using Option = std::function<Result<bool>(std::string_view key, cli::Args& a)>;
 
     // PROGRAM names the daemon in messages; USAGE starts its --help, and
-    // OPTIONS (its own) come before the common ones.
-    Daemon(std::string program, std::string usage, std::span<const cli::OptionHelp> options);
+    // OPTIONS (its own) come before the common ones. SOCKET names its
+    // control socket in control_dir() for --control's help.
+    Daemon(std::string program, std::string usage, std::span<const cli::OptionHelp> options,
+           std::string_view socket);
 
     // Parses argv. nullopt: go on; else the exit status (0 after --help or
     // --version, 2 after a usage error, which is printed).
@@ -50,6 +52,11 @@ class Daemon {
     XenStore& xs() { return *xs_; }
     EpollReactor& loop() { return *loop_; }
 
+    // The control socket: --control's, else DEFAULT_PATH.
+    std::string control(const std::string& default_path) const {
+        return control_.empty() ? default_path : control_;
+    }
+
     // Serves CONTROL with HANDLER, calls START, runs the loop until a
     // signal or the loss of xenstore; logs STOPPING on a clean end. The
     // exit status.
@@ -62,6 +69,7 @@ class Daemon {
 
   private:
     std::string program_, usage_;
+    std::string control_;  // --control
     cli::Common common_;
     PlatformKind kind_ = PlatformKind::xen;
     std::unique_ptr<Platform> platform_;

@@ -84,6 +84,16 @@ Result<Tap> Tap::open(const std::string& name) {
     return Tap(name, std::move(*fd));
 }
 
+Result<LocalPort*> Tap::queue(unsigned i) {
+    if (i == 0) return &first_;
+    while (extra_.size() < i) {
+        auto q = add_queue();
+        if (!q) return Unexpected{q.error()};
+        extra_.push_back(std::move(*q));
+    }
+    return extra_[i - 1].get();
+}
+
 Result<std::unique_ptr<TapQueue>> Tap::add_queue() const {
     auto fd = open_queue(name_);
     if (!fd) return Unexpected{fd.error()};

@@ -62,6 +62,11 @@ class Tap {
     // and detached when their TapQueue is destroyed.
     TapQueue& first() { return first_; }
     Result<std::unique_ptr<TapQueue>> add_queue() const;
+    // Queue I of a vif's queues, 0 being first(): the others attached on
+    // first use and kept until drop_queues().
+    Result<LocalPort*> queue(unsigned i);
+    void drop_queues() { extra_.clear(); }
+    bool has_extra_queues() const { return !extra_.empty(); }
 
     Status set_offload(TapOffload o);
     // A persistent TAP survives the daemon (kill -9, restart) with its
@@ -75,6 +80,7 @@ class Tap {
     Tap(std::string name, UniqueFd fd) : name_(std::move(name)), first_(std::move(fd)) {}
     std::string name_;
     TapQueue first_;
+    std::vector<std::unique_ptr<TapQueue>> extra_;  // queues 1..
 };
 
 namespace link {
