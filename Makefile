@@ -60,7 +60,7 @@ NF_SRCS := $(filter-out netfront/main.cc,$(sort $(wildcard netfront/*.cc)))
 CTL_SRCS := $(sort $(wildcard ctl/*.cc))
 # The ring fuzz harnesses run in the unit tests too (test_ring_fuzz.cc).
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.cc)) tests/fuzz/ring_harness.cc \
-	tests/fuzz/ring_programs.cc ctl/cli.cc
+	tests/fuzz/ring_programs.cc ctl/cli.cc ctl/flat_json.cc
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.cc))
 HOSTILE_SRCS := $(sort $(wildcard tests/tools/hostile/*.cc))
 

@@ -9,7 +9,11 @@ namespace {
 
 class Walker {
   public:
-    explicit Walker(std::string_view s) : s_(s) {}
+    // ITEMS, if given, gets the text of each element of the array at
+    // ITEMS_AT, as it stands in S.
+    explicit Walker(std::string_view s, std::string_view items_at = {},
+                    std::vector<std::string_view>* items = nullptr)
+        : s_(s), items_at_(items_at), items_(items) {}
 
     Status value(const std::string& path, Flat& out, int depth = 0) {
         if (depth > 16) return bad("nesting too deep");
@@ -30,8 +34,13 @@ class Walker {
                     skip();
                     if (!peek(':')) return bad("':' expected");
                 }
+                skip();
+                const size_t start = i_;
                 auto st = value(path.empty() ? key : path + '.' + key, out, depth + 1);
                 if (!st) return st;
+                if (items_ && close == ']' && path == items_at_) {
+                    items_->push_back(s_.substr(start, i_ - start));
+                }
                 skip();
                 if (peek(close)) return {};
                 if (!peek(',')) return bad("',' expected");
@@ -100,6 +109,8 @@ class Walker {
     }
 
     std::string_view s_;
+    std::string_view items_at_;
+    std::vector<std::string_view>* items_;
     size_t i_ = 0;
 };
 
@@ -112,6 +123,16 @@ Result<Flat> flatten(std::string_view json) {
     if (!st) return Unexpected{st.error()};
     if (!w.at_end()) return fail(EINVAL, "reading the daemon's reply: trailing bytes");
     return out;
+}
+
+Result<std::vector<std::string_view>> array_items(std::string_view json, std::string_view path) {
+    Flat ignored;
+    std::vector<std::string_view> items;
+    Walker w(json, path, &items);
+    auto st = w.value("", ignored);
+    if (!st) return Unexpected{st.error()};
+    if (!w.at_end()) return fail(EINVAL, "reading the daemon's reply: trailing bytes");
+    return items;
 }
 
 std::string lookup(const Flat& f, std::string_view path) {

@@ -17,6 +17,10 @@ using Flat = std::vector<std::pair<std::string, std::string>>;
 
 Result<Flat> flatten(std::string_view json);
 
+// The text of each element of the array at PATH ("vifs"), as it stands in
+// JSON: for replies that are merged rather than printed.
+Result<std::vector<std::string_view>> array_items(std::string_view json, std::string_view path);
+
 // The value at PATH, or empty.
 std::string lookup(const Flat& f, std::string_view path);
 

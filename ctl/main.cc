@@ -84,10 +84,10 @@ int list(const Command& c, const Platform& p) {
     // One {"vifs":[...]} from all the replies.
     std::string all;
     for (auto& r : replies) {
-        auto open = r.find('['), close = r.rfind(']');
-        if (open == r.npos || close == r.npos || close <= open) continue;
-        std::string items = r.substr(open + 1, close - open - 1);
-        if (!items.empty()) all += (all.empty() ? "" : ",") + items;
+        auto items = array_items(r, "vifs");
+        if (!items) return failed({kFailure, items.error().message()});
+        for (auto item : *items)
+            all += (all.empty() ? "" : ",") + std::string(item);
     }
     std::string reply = "{\"vifs\":[" + all + "]}";
     auto f = flatten(reply);

@@ -11,8 +11,6 @@
 
 namespace xnet::netback {
 
-using netif::kPage;
-
 Result<unsigned> BackQueue::gather_tx(RING_IDX avail, TxPacket& p) {
     TxChain c;
     auto used = parse_tx_chain([this](RING_IDX i) { return tx_.peek(i); }, avail,
@@ -105,7 +103,7 @@ void BackQueue::finish_tx(std::vector<TxPacket>& batch) {
         auto st = gt_.copy(segs_);
         if (!st) return fault(st.error());
     }
-    for (auto& p : batch) {
+    for (const auto& p : batch) {
         if (p.refused) {
             vif_.counters.rx.drop(*p.refused);
             respond_tx(p, NETIF_RSP_ERROR);

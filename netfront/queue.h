@@ -95,8 +95,12 @@ class FrontQueue {
     void watch_port(bool on);
     void schedule(bool& flag, void (FrontQueue::*run)());
 
-    uint8_t* tx_page(unsigned i) const { return static_cast<uint8_t*>(tx_pool_.addr()) + i * 4096; }
-    uint8_t* rx_page(unsigned i) const { return static_cast<uint8_t*>(rx_pool_.addr()) + i * 4096; }
+    uint8_t* tx_page(unsigned i) const {
+        return static_cast<uint8_t*>(tx_pool_.addr()) + i * kPageSize;
+    }
+    uint8_t* rx_page(unsigned i) const {
+        return static_cast<uint8_t*>(rx_pool_.addr()) + i * kPageSize;
+    }
 
     std::unique_ptr<EventChannels> ev_;
     FrontShared& f_;

@@ -76,15 +76,15 @@ std::optional<int> Daemon::parse(int argc, char** argv, const Option& own) {
 }
 
 Status Daemon::open() {
-    auto platform = open_platform(kind_);
-    if (!platform) return Unexpected{platform.error()};
-    platform_ = std::move(*platform);
-    auto xs = platform_->open_store();
-    if (!xs) return Unexpected{xs.error()};
-    xs_.emplace(std::move(*xs));
-    auto loop = EpollReactor::create();
-    if (!loop) return Unexpected{loop.error()};
-    loop_ = std::move(*loop);
+    auto opened = open_platform(kind_);
+    if (!opened) return Unexpected{opened.error()};
+    platform_ = std::move(*opened);
+    auto store = platform_->open_store();
+    if (!store) return Unexpected{store.error()};
+    xs_.emplace(std::move(*store));
+    auto reactor = EpollReactor::create();
+    if (!reactor) return Unexpected{reactor.error()};
+    loop_ = std::move(*reactor);
     if (auto st = loop_->stop_on_signals(); !st) return st;
     loop_->report_stalls(kStallReport);
     return {};

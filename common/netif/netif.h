@@ -18,6 +18,8 @@
 #include <xen/io/netif.h>
 #include <xen/io/xenbus.h>
 
+#include "platform/gnttab.h"
+
 namespace xnet::netif {
 
 using TxSring = netif_tx_sring;
@@ -55,8 +57,8 @@ inline constexpr unsigned kMaxSlots = XEN_NETIF_NR_SLOTS_MIN;
 inline constexpr unsigned kFatalSlots = 20;
 inline constexpr unsigned kMaxExtras = XEN_NETIF_EXTRA_TYPE_MAX - 1;
 inline constexpr uint32_t kMaxPacket = XEN_NETIF_MAX_TX_SIZE;
-inline constexpr uint32_t kMinFrame = 14;  // an Ethernet header (ETH_HLEN)
-inline constexpr uint32_t kPage = 4096;    // XEN_PAGE_SIZE: rings and grants are in 4 KiB pages
+inline constexpr uint32_t kMinFrame = 14;               // an Ethernet header (ETH_HLEN)
+inline constexpr uint32_t kPage = uint32_t(kPageSize);  // XEN_PAGE_SIZE (platform/gnttab.h)
 
 enum class Gso : uint8_t {
     none = XEN_NETIF_GSO_TYPE_NONE,

@@ -21,11 +21,12 @@
 // xen.h first: ring.h uses its types.
 #include <xen/io/ring.h>
 
+#include "platform/gnttab.h"
 #include "runtime/error.h"
 
 namespace xnet::ring {
 
-inline constexpr size_t kPageBytes = 4096;
+inline constexpr size_t kPageBytes = kPageSize;  // a shared ring is one granted page
 
 // __CONST_RING_SIZE: the entries that fit in one page after the header,
 // rounded down to a power of two.

@@ -13,6 +13,8 @@
 namespace xnet {
 
 using GrantRef = uint32_t;
+// XEN_PAGE_SIZE: what a grant covers, and so a ring's page and a buffer's.
+// The one definition; netif's kPage and the sim's layouts name it.
 constexpr size_t kPageSize = 4096;
 
 class GrantTable;

@@ -11,14 +11,16 @@
 #include <cstdlib>
 #include <string>
 
+#include "platform/gnttab.h"
+
 namespace xnet::simproto {
 
-constexpr uint32_t kPageBytes = 4096;
-constexpr uint32_t kMemPages = 16384;      // a domain's memory: 64 MiB, sparse
-constexpr uint32_t kGrantEntries = 16384;  // 32 v1 grant frames, Xen's default
-constexpr uint32_t kMaxPorts = 4096;       // event channels per domain (2-level ABI)
-constexpr uint32_t kMaxDomains = 32752;    // DOMID_FIRST_RESERVED
-constexpr uint32_t kMaxBatch = 256;        // refs per map/share request
+constexpr uint32_t kPageBytes = uint32_t(kPageSize);  // a domain's frames are Xen pages
+constexpr uint32_t kMemPages = 16384;                 // a domain's memory: 64 MiB, sparse
+constexpr uint32_t kGrantEntries = 16384;             // 32 v1 grant frames, Xen's default
+constexpr uint32_t kMaxPorts = 4096;                  // event channels per domain (2-level ABI)
+constexpr uint32_t kMaxDomains = 32752;               // DOMID_FIRST_RESERVED
+constexpr uint32_t kMaxBatch = 256;                   // refs per map/share request
 
 // Per-ref bookkeeping that Xen keeps in the hypervisor (the "active" grant
 // entry): pin counts, and the frame and domain fixed by the first pin
