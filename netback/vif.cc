@@ -153,33 +153,31 @@ Status Vif::derive_rules() {
     const auto& p = policy_.policy();
     shared_.tx = offload::tx_rules(p, fe_keys_->features);
     shared_.rx.checksum = p.rx_checksum;
-    return tap_->set_offload({.csum = true, .tso4 = shared_.tx.gso_v4, .tso6 = shared_.tx.gso_v6});
+    return link_->set_offload({.csum = true, .tso4 = shared_.tx.gso_v4, .tso6 = shared_.tx.gso_v6});
 }
 
 Status Vif::setup() {
     const auto& p = policy_.policy();
-    if (!tap_) {
-        auto t = Tap::open(name());
-        if (!t) return Unexpected{t.error()};
-        tap_.emplace(std::move(*t));
+    if (!link_) {
         // Survives a restart of the daemon with its bridge membership.
-        auto st = tap_->set_persist(true);
-        if (!st) return st;
+        auto l = s_.open_link(name(), true);
+        if (!l) return Unexpected{l.error()};
+        link_ = std::move(*l);
     }
     // The most we could take; narrowed to what the frontend accepts when
     // it connects.
-    auto st = tap_->set_offload({.csum = true,
-                                 .tso4 = p.tx_checksum && p.sg && p.tso,
-                                 .tso6 = p.tx_checksum && p.sg && p.tso});
+    auto st = link_->set_offload({.csum = true,
+                                  .tso4 = p.tx_checksum && p.sg && p.tso,
+                                  .tso6 = p.tx_checksum && p.sg && p.tso});
     if (!st) return st;
-    if (!(st = link::set_gso_max_size(name(), s_.options.gso_max_size))) return st;
-    if (!(st = tap_->set_carrier(false))) return st;
+    if (!(st = link_->set_gso_max_size(s_.options.gso_max_size))) return st;
+    if (!(st = link_->set_carrier(false))) return st;
     // As Linux netback: the dom0 side never originates frames of its own.
-    if (!(st = link::set_mac(name(), {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff}))) return st;
+    if (!(st = link_->set_mac({0xfe, 0xff, 0xff, 0xff, 0xff, 0xff}))) return st;
     auto mtu = netif::read_mtu(s_.xs, dir_);
     if (!mtu) return Unexpected{mtu.error()};
-    if (*mtu && !(st = link::set_mtu(name(), **mtu))) return st;
-    if (!(st = link::set_up(name(), true))) return st;
+    if (*mtu && !(st = link_->set_mtu(**mtu))) return st;
+    if (!(st = link_->set_up(true))) return st;
 
     // One transaction: each call is a round trip to xenstored, and a
     // hostile frontend may make us do this once per connection.
@@ -240,7 +238,7 @@ Status Vif::connect() {
     const auto& tx = shared_.tx;
 
     for (unsigned i = 0; i < k->queues; ++i) {
-        auto port = tap_->queue(i);
+        auto port = link_->queue(i);
         if (!port) return Unexpected{port.error()};
         auto ev = s_.platform.open_evtchn();
         if (!ev) return Unexpected{ev.error()};
@@ -249,7 +247,7 @@ Status Vif::connect() {
         if (!q) return Unexpected{q.error()};
         queues_.push_back(std::move(*q));
     }
-    if (!(st = tap_->set_carrier(true))) return st;
+    if (!(st = link_->set_carrier(true))) return st;
     write_own(key::carrier, "1");
     for (auto& q : queues_)
         q->kick();
@@ -264,10 +262,10 @@ Status Vif::connect() {
 
 void Vif::disconnect() {
     fe_keys_.reset();
-    if (queues_.empty() && !(tap_ && tap_->has_extra_queues())) return;
+    if (queues_.empty() && !(link_ && link_->has_extra_queues())) return;
     queues_.clear();
-    if (tap_) tap_->drop_queues();
-    if (tap_) (void)tap_->set_carrier(false);
+    if (link_) link_->drop_queues();
+    if (link_) (void)link_->set_carrier(false);
     write_own(key::carrier, "0");
     log::info("{}: disconnected", name());
 }
@@ -275,9 +273,9 @@ void Vif::disconnect() {
 void Vif::teardown() {
     disconnect();
     s_.gnttab.forget(dom());
-    if (tap_) {
-        tap_->remove();
-        tap_.reset();
+    if (link_) {
+        link_->remove();
+        link_.reset();
         log::info("{}: removed", name());
     }
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "device/link.h"
 #include "device/tap.h"
 #include "netif/netif.h"
 #include "netif/offload.h"
@@ -34,6 +35,7 @@ struct Services {
     const XenStore& xs;
     GrantTable& gnttab;
     Options options;
+    LinkOpener open_link = open_tap_link;  // a TAP per vif; the unit tests' fake
 };
 
 class Vif {
@@ -84,7 +86,7 @@ class Vif {
     std::string fe_dir_;  // /local/domain/D/device/vif/N
     std::string fe_token_;
     netif::State state_ = netif::State::unknown;
-    std::optional<Tap> tap_;
+    std::unique_ptr<Link> link_;  // vifD.N
     std::vector<std::unique_ptr<BackQueue>> queues_;
     VifShared shared_;
     offload::PolicyFollower policy_;         // the keys over the daemon's default

@@ -1,0 +1,40 @@
+#include "device/link.h"
+
+namespace xnet {
+namespace {
+
+class TapLink final : public Link {
+  public:
+    explicit TapLink(Tap tap) : tap_(std::move(tap)) {}
+    const std::string& name() const override { return tap_.name(); }
+    Result<LocalPort*> queue(unsigned i) override { return tap_.queue(i); }
+    void drop_queues() override { tap_.drop_queues(); }
+    bool has_extra_queues() const override { return tap_.has_extra_queues(); }
+    Status set_offload(TapOffload o) override { return tap_.set_offload(o); }
+    Status set_carrier(bool up) override { return tap_.set_carrier(up); }
+    Status set_up(bool up) override { return link::set_up(name(), up); }
+    Status set_mtu(unsigned mtu) override { return link::set_mtu(name(), mtu); }
+    Status set_mac(const std::array<uint8_t, 6>& mac) override {
+        return link::set_mac(name(), mac);
+    }
+    Status set_gso_max_size(unsigned bytes) override {
+        return link::set_gso_max_size(name(), bytes);
+    }
+    void remove() override { tap_.remove(); }
+
+  private:
+    Tap tap_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Link>> open_tap_link(const std::string& name, bool persistent) {
+    auto t = Tap::open(name);
+    if (!t) return Unexpected{t.error()};
+    if (persistent) {
+        if (auto st = t->set_persist(true); !st) return Unexpected{st.error()};
+    }
+    return std::unique_ptr<Link>(new TapLink(std::move(*t)));
+}
+
+}  // namespace xnet

@@ -1,0 +1,270 @@
+// The backend's xenbus state machine (netback/vif.h) without root: a Vif
+// driven against a private xnet-sim, with a fake link device where the TAP
+// would be, and a frontend whose keys the test writes by hand. Every state
+// the backend goes through, the hotplug wait, a bad key, a frontend that
+// closes and one that starts over, the toolstack's removal.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <string>
+
+#include "device/link.h"
+#include "fake_port.h"
+#include "netback/vif.h"
+#include "netif/netif_keys.h"
+#include "netif/ring.h"
+#include "sim_fixture.h"
+
+using namespace xnet;
+using netif::State;
+using xt::FakePort;
+using xt::take;
+namespace key = netif::key;
+
+namespace {
+
+// A link that records what the state machine asked of it.
+class FakeLink final : public Link {
+  public:
+    explicit FakeLink(std::string name) : name_(std::move(name)) {}
+    const std::string& name() const override { return name_; }
+    Result<LocalPort*> queue(unsigned i) override {
+        while (ports.size() <= i)
+            ports.push_back(std::make_unique<FakePort>());
+        return ports[i].get();
+    }
+    void drop_queues() override { ports.resize(std::min<size_t>(ports.size(), 1)); }
+    bool has_extra_queues() const override { return ports.size() > 1; }
+    Status set_offload(TapOffload o) override {
+        offload = o;
+        return {};
+    }
+    Status set_carrier(bool up) override {
+        carrier = up;
+        return {};
+    }
+    Status set_up(bool on) override {
+        up = on;
+        return {};
+    }
+    Status set_mtu(unsigned m) override {
+        mtu = m;
+        return {};
+    }
+    Status set_mac(const std::array<uint8_t, 6>& m) override {
+        mac = m;
+        return {};
+    }
+    Status set_gso_max_size(unsigned bytes) override {
+        gso_max = bytes;
+        return {};
+    }
+    void remove() override { *removed = true; }
+
+    std::string name_;
+    std::vector<std::unique_ptr<FakePort>> ports;
+    TapOffload offload;
+    bool carrier = true, up = false;
+    unsigned mtu = 0, gso_max = 0;
+    std::array<uint8_t, 6> mac{};
+    std::shared_ptr<bool> removed = std::make_shared<bool>(false);
+};
+
+XenStore store_of(const Platform& p) {
+    return take(p.open_store());
+}
+
+// Domain 7's vif 0 as the toolstack lays it out, a backend in dom0 over a
+// fake link, and the guest's side of the rings for the frontend's keys.
+struct Xenbus {
+    xt::SimDaemon sim;
+    std::unique_ptr<Platform> dom0 = sim.platform(0);
+    std::unique_ptr<Platform> guest = (sim.create_domain(7), sim.platform(7));
+    XenStore xs = store_of(*dom0);
+    XenStore gxs = store_of(*guest);
+    std::unique_ptr<GrantTable> gt = take(dom0->open_gnttab());
+    std::unique_ptr<GrantShare> gs = take(guest->open_gntshr());
+    std::unique_ptr<EventChannels> gev = take(guest->open_evtchn());
+    std::unique_ptr<EpollReactor> r = take(EpollReactor::create());
+    SharedPages tx_page = take(gs->share(0, 1, true));
+    SharedPages rx_page = take(gs->share(0, 1, true));
+    Port port = take(gev->alloc_unbound(0));
+    FakeLink* link = nullptr;  // the Vif's, once it opened one
+    std::shared_ptr<bool> link_removed;
+    netback::Services s{
+        *r,
+        *dom0,
+        xs,
+        *gt,
+        netback::Options{},
+        [this](const std::string& name, bool persistent) -> Result<std::unique_ptr<Link>> {
+            CHECK(persistent);
+            auto l = std::make_unique<FakeLink>(name);
+            link = l.get();
+            link_removed = l->removed;
+            return std::unique_ptr<Link>(std::move(l));
+        }};
+    const std::string be = "/local/domain/0/backend/vif/7/0";
+    const std::string fe = "/local/domain/7/device/vif/0";
+
+    Xenbus() {
+        ring::init_shared(static_cast<netif::TxSring*>(tx_page.addr()));
+        ring::init_shared(static_cast<netif::RxSring*>(rx_page.addr()));
+        s.options.max_queues = 2;
+        // libxl: the backend directory with state 1, the frontend's too.
+        REQUIRE(xs.write(be + "/" + std::string(key::frontend), fe));
+        REQUIRE(xs.write(be + "/" + std::string(key::frontend_id), "7"));
+        REQUIRE(xs.write(be + "/" + std::string(key::online), "1"));
+        REQUIRE(xs.write(be + "/" + std::string(key::state), "1"));
+        REQUIRE(xs.write(be + "/" + std::string(key::mtu), "9000"));
+        REQUIRE(xs.write(fe + "/" + std::string(key::backend), be));
+        REQUIRE(xs.write(fe + "/" + std::string(key::state), "1"));
+        // The guest owns its directory, as libxl leaves it.
+        for (const auto& node : {fe, fe + "/state", fe + "/backend"})
+            REQUIRE(xs.set_perms(node, {{7, XsPerm::none}, {0, XsPerm::read}}));
+    }
+
+    std::string read(const std::string& path) {
+        auto v = xs.try_read(path);
+        REQUIRE(v);
+        return v->value_or("(absent)");
+    }
+    std::string be_key(std::string_view k) { return read(be + "/" + std::string(k)); }
+    void fe_write(std::string_view k, const std::string& v) {
+        REQUIRE(gxs.write(fe + "/" + std::string(k), v));
+    }
+    // What a frontend writes before it says Connected: one queue, one port.
+    void frontend_keys() {
+        fe_write(key::tx_ring_ref, std::to_string(tx_page.refs()[0]));
+        fe_write(key::rx_ring_ref, std::to_string(rx_page.refs()[0]));
+        fe_write(key::event_channel, std::to_string(port));
+        fe_write(key::request_rx_copy, "1");
+        fe_write(key::feature_rx_notify, "1");
+        fe_write(key::feature_sg, "1");
+    }
+    void frontend_state(State st) { fe_write(key::state, std::to_string(int(st))); }
+};
+
+std::string state(State s) {
+    return std::to_string(int(s));
+}
+
+}  // namespace
+
+TEST_CASE("backend xenbus: InitWait after setup, Connected only once the hotplug script said so") {
+    Xenbus x;
+    netback::Vif vif(x.s, 7, 0);
+    vif.reconcile();
+    CHECK(vif.state() == State::init_wait);
+    CHECK(x.be_key(key::state) == state(State::init_wait));
+    REQUIRE(x.link != nullptr);
+    CHECK(x.link->name() == "vif7.0");
+    CHECK(x.link->up);
+    CHECK_FALSE(x.link->carrier);
+    CHECK(x.link->mtu == 9000);
+    CHECK(x.link->mac == std::array<uint8_t, 6>{0xfe, 0xff, 0xff, 0xff, 0xff, 0xff});
+    CHECK(x.link->gso_max == link::kNetifGsoMaxSize);
+    // What it advertised, from the schema's keys.
+    CHECK(x.be_key(key::feature_rx_copy) == "1");
+    CHECK(x.be_key(key::feature_split_event_channels) == "1");
+    CHECK(x.be_key(key::multi_queue_max_queues) == "2");
+    CHECK(x.be_key(key::feature_no_csum_offload) == "1");  // safe: rx-checksum off
+
+    x.frontend_keys();
+    x.frontend_state(State::connected);
+    vif.reconcile();
+    CHECK(vif.state() == State::init_wait);  // the hotplug script has not run
+
+    REQUIRE(x.xs.write(x.be + "/" + std::string(key::hotplug_status), "connected"));
+    vif.reconcile();
+    CHECK(vif.state() == State::connected);
+    CHECK(x.be_key(key::state) == state(State::connected));
+    CHECK(x.be_key(key::carrier) == "1");
+    CHECK(x.link->carrier);
+    CHECK(x.link->ports.size() == 1);
+
+    vif.reconcile();  // level-triggered: nothing new, nothing done
+    CHECK(vif.state() == State::connected);
+}
+
+TEST_CASE("backend xenbus: a frontend that closes, and one that starts over") {
+    Xenbus x;
+    netback::Vif vif(x.s, 7, 0);
+    REQUIRE(x.xs.write(x.be + "/" + std::string(key::hotplug_status), "connected"));
+    vif.reconcile();
+    x.frontend_keys();
+    x.frontend_state(State::connected);
+    vif.reconcile();
+    REQUIRE(vif.state() == State::connected);
+
+    x.frontend_state(State::closing);
+    vif.reconcile();
+    CHECK(vif.state() == State::closing);
+    CHECK(x.be_key(key::carrier) == "0");
+    CHECK_FALSE(x.link->carrier);
+
+    // Closed: set up again and wait for it (the TAP stays).
+    FakeLink* first = x.link;
+    x.frontend_state(State::closed);
+    vif.reconcile();
+    CHECK(vif.state() == State::init_wait);
+    CHECK(x.link == first);
+
+    x.frontend_state(State::initialising);
+    vif.reconcile();
+    CHECK(vif.state() == State::init_wait);
+    x.frontend_state(State::connected);
+    vif.reconcile();
+    CHECK(vif.state() == State::connected);
+}
+
+TEST_CASE("backend xenbus: a bad key is blamed, reported, and the vif waits for a new start") {
+    Xenbus x;
+    netback::Vif vif(x.s, 7, 0);
+    REQUIRE(x.xs.write(x.be + "/" + std::string(key::hotplug_status), "connected"));
+    vif.reconcile();
+    x.frontend_keys();
+    x.fe_write(key::tx_ring_ref, "12abc");
+    x.frontend_state(State::connected);
+    vif.reconcile();
+    CHECK(vif.state() == State::closing);
+    auto error = x.read("/local/domain/0/error/backend/vif/7/0/error");
+    CHECK(error.find("tx-ring-ref") != std::string::npos);
+    CHECK(error.find("'12abc' is not a number") != std::string::npos);
+    CHECK_FALSE(x.link->carrier);
+
+    // Still Connected, the same bad keys: no second attempt.
+    vif.reconcile();
+    CHECK(vif.state() == State::closing);
+
+    // The frontend starts over with good keys.
+    x.frontend_state(State::initialising);
+    vif.reconcile();
+    CHECK(vif.state() == State::init_wait);
+    x.frontend_keys();
+    x.frontend_state(State::connected);
+    vif.reconcile();
+    CHECK(vif.state() == State::connected);
+}
+
+TEST_CASE("backend xenbus: the toolstack's removal closes the vif and the TAP goes") {
+    Xenbus x;
+    auto vif = std::make_unique<netback::Vif>(x.s, 7, 0);
+    REQUIRE(x.xs.write(x.be + "/" + std::string(key::hotplug_status), "connected"));
+    vif->reconcile();
+    x.frontend_keys();
+    x.frontend_state(State::connected);
+    vif->reconcile();
+    REQUIRE(vif->state() == State::connected);
+
+    REQUIRE(x.xs.write(x.be + "/" + std::string(key::online), "0"));
+    vif->reconcile();
+    CHECK(vif->state() == State::closed);
+    CHECK(x.be_key(key::state) == state(State::closed));
+    CHECK_FALSE(*x.link_removed);
+
+    REQUIRE(x.xs.rm(x.be));
+    vif->reconcile();
+    CHECK(vif->gone());
+    CHECK(*x.link_removed);
+}
