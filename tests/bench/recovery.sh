@@ -43,17 +43,8 @@ start_backend() {
     disown  # ended by xnet-sim stop
 }
 
-# mbps: guest 1 -> dom0 TCP for 3 s (iperf3), in Mbit/s
-mbps() {
-    local port=$((5200 + RANDOM % 500))
-    in0 timeout 30 iperf3 -s -1 -p "$port" >/dev/null 2>&1 &
-    local spid=$!
-    wait_for 5 in0 sh -c "ss -ltn | grep -q :$port"
-    indom 1 timeout 20 iperf3 -c 10.10.0.1 -p "$port" -t 3 -J 2>/dev/null |
-        sed -n 's/.*"bits_per_second":[[:space:]]*\([0-9.e+]*\).*/\1/p' | tail -n 1 |
-        awk '{ printf "%d\n", $1 / 1e6 }'
-    wait "$spid" 2>/dev/null
-}
+# rate: guest 1 -> dom0 TCP for 3 s (iperf3), in Mbit/s
+rate() { mbps xnet-dom0 xnet-dom1 10.10.0.1 3; }
 
 "$sim" start >/dev/null || die "xnet-sim does not start"
 for d in 1 2; do "$sim" domain create "$d" >/dev/null || die "creating domain $d"; done
@@ -76,11 +67,11 @@ wait_for 10 connected 1 || die "guest 1 does not connect"
 wait_for 10 indom 1 ping -c 1 -W 1 10.10.0.1 || die "guest 1 does not reach dom0"
 
 # --- the event storm: guest 2 notifies in a loop for 3 s ----------------------
-alone=$(mbps)
+alone=$(rate)
 "$sim" exec 2 -- "$hostile" --platform sim --devid 0 event-storm >"$dir/storm.log" 2>&1 &
 storm_pid=$!
 sleep 0.3  # the storm is under way
-during=$(mbps)
+during=$(rate)
 wait "$storm_pid" || die "the event storm attack failed"
 [[ "${alone:-0}" -gt 0 ]] || die "guest 1 moved nothing before the storm"
 

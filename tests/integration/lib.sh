@@ -158,6 +158,19 @@ print(e["sum_sent"]["bytes"], e["sum_received"]["bytes"])' 2>/dev/null)
         test "${sent:-0}" -ge "$want" -a "${received:-0}" -gt 0
 }
 
+# mbps SERVER-NS CLIENT-NS ADDRESS SECONDS: one iperf3 TCP stream's rate
+# in Mbit/s, for showing (suites) or measuring (benches), never judging.
+mbps() {
+    local srv=$1 cli=$2 addr=$3 seconds=$4 port=$((5200 + RANDOM % 500))
+    ip netns exec "$srv" timeout 30 iperf3 -s -1 -p "$port" >/dev/null 2>&1 &
+    local spid=$!
+    wait_for 5 ip netns exec "$srv" sh -c "ss -ltn | grep -q :$port"
+    ip netns exec "$cli" timeout 20 iperf3 -c "$addr" -p "$port" -t "$seconds" -J 2>/dev/null |
+        sed -n 's/.*"bits_per_second":[[:space:]]*\([0-9.e+]*\).*/\1/p' | tail -n 1 |
+        awk '{ printf "%d\n", $1 / 1e6 }'
+    wait "$spid" 2>/dev/null
+}
+
 summary() {  # summary SUITE: the line tests/run-suites reads; fails if any check did
     echo "$1: $passed passed, $failed failed"
     [[ $failed -eq 0 ]]

@@ -143,6 +143,18 @@ struct Xenbus {
         fe_write(key::feature_sg, "1");
     }
     void frontend_state(State st) { fe_write(key::state, std::to_string(int(st))); }
+    void hotplug_done() {
+        REQUIRE(xs.write(be + "/" + std::string(key::hotplug_status), "connected"));
+    }
+    // The hotplug script done, then the frontend's keys and Connected,
+    // each followed by the backend's look at them: the usual handshake.
+    void handshake(netback::Vif& vif) {
+        hotplug_done();
+        vif.reconcile();
+        frontend_keys();
+        frontend_state(State::connected);
+        vif.reconcile();
+    }
 };
 
 std::string state(State s) {
@@ -175,7 +187,7 @@ TEST_CASE("backend xenbus: InitWait after setup, Connected only once the hotplug
     vif.reconcile();
     CHECK(vif.state() == State::init_wait);  // the hotplug script has not run
 
-    REQUIRE(x.xs.write(x.be + "/" + std::string(key::hotplug_status), "connected"));
+    x.hotplug_done();
     vif.reconcile();
     CHECK(vif.state() == State::connected);
     CHECK(x.be_key(key::state) == state(State::connected));
@@ -190,11 +202,7 @@ TEST_CASE("backend xenbus: InitWait after setup, Connected only once the hotplug
 TEST_CASE("backend xenbus: a frontend that closes, and one that starts over") {
     Xenbus x;
     netback::Vif vif(x.s, 7, 0);
-    REQUIRE(x.xs.write(x.be + "/" + std::string(key::hotplug_status), "connected"));
-    vif.reconcile();
-    x.frontend_keys();
-    x.frontend_state(State::connected);
-    vif.reconcile();
+    x.handshake(vif);
     REQUIRE(vif.state() == State::connected);
 
     x.frontend_state(State::closing);
@@ -221,7 +229,7 @@ TEST_CASE("backend xenbus: a frontend that closes, and one that starts over") {
 TEST_CASE("backend xenbus: a bad key is blamed, reported, and the vif waits for a new start") {
     Xenbus x;
     netback::Vif vif(x.s, 7, 0);
-    REQUIRE(x.xs.write(x.be + "/" + std::string(key::hotplug_status), "connected"));
+    x.hotplug_done();
     vif.reconcile();
     x.frontend_keys();
     x.fe_write(key::tx_ring_ref, "12abc");
@@ -250,11 +258,7 @@ TEST_CASE("backend xenbus: a bad key is blamed, reported, and the vif waits for 
 TEST_CASE("backend xenbus: the toolstack's removal closes the vif and the TAP goes") {
     Xenbus x;
     auto vif = std::make_unique<netback::Vif>(x.s, 7, 0);
-    REQUIRE(x.xs.write(x.be + "/" + std::string(key::hotplug_status), "connected"));
-    vif->reconcile();
-    x.frontend_keys();
-    x.frontend_state(State::connected);
-    vif->reconcile();
+    x.handshake(*vif);
     REQUIRE(vif->state() == State::connected);
 
     REQUIRE(x.xs.write(x.be + "/" + std::string(key::online), "0"));
