@@ -37,17 +37,21 @@ success() {
         fatal "writing $XENBUS_PATH/hotplug-status"
 }
 
-# xnetctl ARG...: xnet's control tool, whose `policy-keys` says which
-# profiles and settings exist (the policy table), so that no script spells
-# them again. $XNETCTL if set; else a build tree's beside these scripts
-# (make's build/); else the one on PATH (package xnet-tools).
-xnetctl() {
-    local here bin=${XNETCTL:-}
+# xnetctl_path: where xnet's control tool is, whose `policy-keys` says
+# which profiles and settings exist (the policy table), so that no script
+# spells them again. $XNETCTL if set; else a build tree's beside these
+# scripts (make's build/); else the program on PATH (package xnet-tools).
+# Fails if there is none.
+xnetctl_path() {
+    local here
     here=$(dirname "${BASH_SOURCE[0]}")
-    [[ -z "$bin" && -x "$here/../build/xnetctl" ]] && bin="$here/../build/xnetctl"
-    [[ -z "$bin" ]] && bin=$(command -v xnetctl)
-    [[ -n "$bin" ]] || fatal "xnetctl not found (package xnet-tools, or XNETCTL=path)"
-    "$bin" "$@"
+    if [[ -n "${XNETCTL:-}" ]]; then
+        printf '%s\n' "$XNETCTL"
+    elif [[ -x "$here/../build/xnetctl" ]]; then
+        printf '%s\n' "$here/../build/xnetctl"
+    else
+        type -P xnetctl
+    fi
 }
 
 # xs_read_default PATH DEFAULT
@@ -58,8 +62,9 @@ xs_read_default() { xenstore-read "$1" 2>/dev/null || printf '%s\n' "$2"; }
 set_profile() {
     local profile frontend
     profile=$(xs_read_default "$XENBUS_PATH/checksum" "$1")
-    local why
-    why=$(xnetctl policy-keys --check profile "$profile" 2>&1) ||
+    local ctl why
+    ctl=$(xnetctl_path) || fatal "xnetctl not found (package xnet-tools, or XNETCTL=path)"
+    why=$("$ctl" policy-keys --check profile "$profile" 2>&1) ||
         fatal "$XENBUS_PATH/checksum: ${why#xnetctl: profile: }"
     frontend=$(xs_read_default "$XENBUS_PATH/frontend" "")
     xenstore-write "$XENBUS_PATH/offload/profile" "$profile" ||

@@ -6,6 +6,10 @@
 : "${sim:?lib.sh needs \$sim, the xnet-sim binary}"
 passed=0
 failed=0
+# The hotplug and xenstore scripts ask xnetctl for the policy's names: the
+# build's under test (build-san has no build/ beside the scripts).
+# shellcheck disable=SC2154 # $build: the caller's
+[[ -n "${build:-}" ]] && export XNETCTL="$build/xnetctl"
 
 in0() { ip netns exec xnet-dom0 "$@"; }                       # in dom0's namespace
 indom() { local d=$1; shift; ip netns exec "xnet-dom$d" "$@"; } # in guest DOMID's
