@@ -15,11 +15,13 @@
 
 namespace xnet::netfront {
 
+// Left uninitialised where parse_rx_chain sets it, as netback's TxChain:
+// a chain is parsed per packet.
 struct RxChain {
     struct Piece {
         uint16_t buf, off, len;
     };
-    Piece pieces[netif::kMaxSlots] = {};
+    Piece pieces[netif::kMaxSlots];  // the first npieces are set
     unsigned npieces = 0;
     unsigned slots = 0;  // responses it takes, extras included
     netif::Meta meta;
@@ -41,7 +43,11 @@ Status whole_ring(uint32_t avail);
 template <class Peek, class Buf>
 Result<bool> parse_rx_chain(const Peek& peek, const Buf& buf, uint32_t avail,
                             netif::GsoAccepted accepted, RxChain& out) {
-    out = RxChain{};
+    out.npieces = 0;
+    out.slots = 0;
+    out.meta = {};
+    out.peer_error = false;
+    out.len = 0;
     netif::ExtraChain extras(accepted);
     for (unsigned idx = 0; idx < avail;) {
         const netif::RxResponse r = peek(idx);
