@@ -42,7 +42,7 @@ Vif::Vif(Services& s, DomId dom, unsigned devid) : s_(s), devid_(devid), policy_
 
 Vif::~Vif() {
     queues_.clear();  // before the TAP whose queues they read
-    if (!fe_token_.empty()) (void)s_.xs.unwatch(fe_dir_ + "/state", fe_token_);
+    if (!fe_token_.empty()) (void)s_.xs.unwatch(fe(key::state), fe_token_);
 }
 
 // Writes KEY in our directory only while the directory exists: a plain
@@ -196,7 +196,6 @@ Status Vif::setup() {
 }
 
 Result<Vif::FrontendKeys> Vif::read_frontend() {
-    auto fe = [&](std::string_view key) { return fmt::format("{}/{}", fe_dir_, key); };
     FrontendKeys k;
     auto st = require_flag(s_.xs, fe(key::request_rx_copy),
                            "the frontend does not do rx-copy (request-rx-copy)");
@@ -264,8 +263,10 @@ void Vif::disconnect() {
     fe_keys_.reset();
     if (queues_.empty() && !(link_ && link_->has_extra_queues())) return;
     queues_.clear();
-    if (link_) link_->drop_queues();
-    if (link_) (void)link_->set_carrier(false);
+    if (link_) {
+        link_->drop_queues();
+        (void)link_->set_carrier(false);
+    }
     write_own(key::carrier, "0");
     log::info("{}: disconnected", name());
 }
@@ -294,25 +295,25 @@ void Vif::reconcile() {
     bool removing = online && *online && **online == "0";
 
     if (fe_dir_.empty()) {
-        auto fe = s_.xs.try_read(be(key::frontend));
+        auto peer = s_.xs.try_read(be(key::frontend));
         std::string want = fmt::format("/local/domain/{}/device/vif/{}", dom(), devid_);
-        if (!fe || !*fe) return;  // not written yet
-        if (**fe != want) {
-            return report(Error{
-                EINVAL, fmt::format("frontend is '{}', expected {}", (*fe)->substr(0, 128), want)});
+        if (!peer || !*peer) return;  // not written yet
+        if (**peer != want) {
+            return report(Error{EINVAL, fmt::format("frontend is '{}', expected {}",
+                                                    (*peer)->substr(0, 128), want)});
         }
         fe_dir_ = want;
         fe_token_ = fmt::format("fe/{}/{}", dom(), devid_);
-        auto st = s_.xs.watch(fe_dir_ + "/state", fe_token_);
+        auto st = s_.xs.watch(fe(key::state), fe_token_);
         if (!st) return report(st.error());
     }
-    State fe = State::unknown;
-    if (auto v = s_.xs.try_read(fe_dir_ + "/state"); v && *v) {
-        fe = netif::parse_state(**v).value_or(State::unknown);
+    State fe_state = State::unknown;
+    if (auto v = s_.xs.try_read(fe(key::state)); v && *v) {
+        fe_state = netif::parse_state(**v).value_or(State::unknown);
     }
     auto hotplug = s_.xs.try_read(be(key::hotplug_status));
     bool hotplug_ok = hotplug && *hotplug && **hotplug == "connected";
-    bool fe_ready = fe == State::initialised || fe == State::connected;
+    bool fe_ready = fe_state == State::initialised || fe_state == State::connected;
 
     // Once more after a step that only moved state_ (Closing or Closed to
     // Initialising): the keys read above still hold, so no reread.
@@ -347,19 +348,21 @@ void Vif::reconcile() {
                 }
                 if (fe_ready) return;
                 disconnect();
-                return switch_state(fe == State::initialising ? State::init_wait : State::closing);
+                return switch_state(fe_state == State::initialising ? State::init_wait
+                                                                    : State::closing);
             case State::closing:
                 if (removing) return switch_state(State::closed);
-                if (fe == State::initialising || (!broken_ && !fe_ready && fe != State::closing)) {
+                if (fe_state == State::initialising ||
+                    (!broken_ && !fe_ready && fe_state != State::closing)) {
                     broken_ = false;
                     state_ = State::initialising;  // set up again, then InitWait
                     continue;
                 }
-                if (fe == State::closed) return switch_state(State::closed);
+                if (fe_state == State::closed) return switch_state(State::closed);
                 return;
             case State::closed:
                 if (removing) return;  // libxl removes the directory next
-                if (fe == State::initialising) {
+                if (fe_state == State::initialising) {
                     broken_ = false;
                     state_ = State::initialising;
                     continue;

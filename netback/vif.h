@@ -79,6 +79,7 @@ class Vif {
     void blame(const Error& e);
     void on_fault(const Error& e, bool quiet);
     std::string be(std::string_view key) const { return dir_ + "/" + std::string(key); }
+    std::string fe(std::string_view key) const { return fe_dir_ + "/" + std::string(key); }
 
     Services& s_;
     unsigned devid_;

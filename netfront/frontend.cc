@@ -238,9 +238,11 @@ void Frontend::disconnect() {
     be_keys_.reset();
     if (queues_.empty()) return;
     queues_.clear();
-    if (tap_) tap_->drop_queues();
     running_ = false;
-    if (tap_) (void)tap_->set_carrier(false);
+    if (tap_) {
+        tap_->drop_queues();
+        (void)tap_->set_carrier(false);
+    }
     log::info("{}: disconnected", name());
 }
 

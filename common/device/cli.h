@@ -15,11 +15,6 @@
 
 namespace xnet::cli {
 
-struct Arg {
-    std::string key;    // "--devid"
-    std::string value;  // "" for a flag
-};
-
 class Args {
   public:
     // The words of ARGV after the program's name, "--key=value" split in two.
@@ -35,15 +30,15 @@ class Args {
     size_t i_ = 0;
 };
 
-// Handles the options every daemon takes (--profile, one per setting of
-// the policy table, --platform, --busy-poll-us, --verbose). Returns true
-// if KEY was one of them.
+// The settings of the options every daemon takes.
 struct Common {
     offload::Policy policy = offload::safe();
     std::optional<PlatformKind> platform;
     bool verbose = false;
     std::chrono::microseconds busy_poll{50};  // see BusyPoll
 };
+// Handles those options (--profile, one per setting of the policy table,
+// --platform, --busy-poll-us, --verbose). True if KEY was one of them.
 Result<bool> common_option(std::string_view key, Args& a, Common& c);
 // One option in a --help: "  --queues N   what it does", the text in a
 // column of its own; a '\n' in HELP goes on in that column.

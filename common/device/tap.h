@@ -58,12 +58,8 @@ class Tap {
     static Result<Tap> open(const std::string& name);
 
     const std::string& name() const { return name_; }
-    // Queue 0 lives as long as the Tap; more are attached with add_queue
-    // and detached when their TapQueue is destroyed.
-    TapQueue& first() { return first_; }
-    Result<std::unique_ptr<TapQueue>> add_queue() const;
-    // Queue I of a vif's queues, 0 being first(): the others attached on
-    // first use and kept until drop_queues().
+    // Queue I of a vif's queues: 0 lives as long as the Tap, the others are
+    // attached on first use and detached by drop_queues().
     Result<LocalPort*> queue(unsigned i);
     void drop_queues() { extra_.clear(); }
     bool has_extra_queues() const { return !extra_.empty(); }
@@ -77,6 +73,7 @@ class Tap {
     void remove();
 
   private:
+    Result<std::unique_ptr<TapQueue>> add_queue() const;
     Tap(std::string name, UniqueFd fd) : name_(std::move(name)), first_(std::move(fd)) {}
     std::string name_;
     TapQueue first_;

@@ -11,16 +11,22 @@ const char* on_off(bool b) {
     return b ? "on" : "off";
 }
 
-// "a, b or c" from the names NAME_OF picks out of ROWS.
+// The names NAME_OF picks out of ROWS, joined by SEP and the last two by
+// LAST: "a, b or c", "a|b|c".
 template <class Rows, class Name>
-std::string either(const Rows& rows, Name name_of) {
+std::string joined(const Rows& rows, Name name_of, std::string_view sep = ", ",
+                   std::string_view last = " or ") {
     std::string out;
     const std::size_t n = std::size(rows);
     for (std::size_t i = 0; i < n; ++i) {
-        if (i > 0) out += i + 1 == n ? " or " : ", ";
+        if (i > 0) out += i + 1 == n ? last : sep;
         out += name_of(rows[i]);
     }
     return out;
+}
+
+std::string_view profile_name(const Profile& p) {
+    return p.name;
 }
 
 }  // namespace
@@ -63,18 +69,15 @@ Status set(Policy& p, std::string_view key, std::string_view value) {
 }
 
 std::string profile_names() {
-    return either(kProfiles, [](const Profile& p) { return p.name; });
+    return joined(kProfiles, profile_name);
 }
 
 std::string profile_choices() {
-    std::string out;
-    for (const Profile& p : kProfiles)
-        out += fmt::format("{}{}", out.empty() ? "" : "|", p.name);
-    return out;
+    return joined(kProfiles, profile_name, "|", "|");
 }
 
 std::string setting_names() {
-    return either(kSettings, [](const Setting& s) { return s.alias.empty() ? s.key : s.alias; });
+    return joined(kSettings, [](const Setting& s) { return s.alias.empty() ? s.key : s.alias; });
 }
 
 std::string describe(const Policy& p) {
