@@ -60,7 +60,7 @@ NF_SRCS := $(filter-out netfront/main.cc,$(sort $(wildcard netfront/*.cc)))
 CTL_SRCS := $(sort $(wildcard ctl/*.cc))
 # The ring fuzz harnesses run in the unit tests too (test_ring_fuzz.cc).
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.cc)) tests/fuzz/ring_harness.cc \
-	tests/fuzz/ring_programs.cc ctl/cli.cc ctl/flat_json.cc
+	tests/fuzz/ring_programs.cc ctl/args.cc ctl/flat_json.cc
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.cc))
 HOSTILE_SRCS := $(sort $(wildcard tests/tools/hostile/*.cc))
 
@@ -91,7 +91,7 @@ $(B)/%.o: %.cc
 # The objects that print the version are rebuilt when it changes.
 $(B)/.version-$(VERSION):
 	@mkdir -p $(@D) && rm -f $(B)/.version-* && touch $@
-$(call objs,netback/main.cc netfront/main.cc ctl/cli.cc): $(B)/.version-$(VERSION)
+$(call objs,netback/main.cc netfront/main.cc ctl/args.cc): $(B)/.version-$(VERSION)
 
 # xenctrl.h's headers use GNU extensions (anonymous unions), which strict
 # -std=c++20 refuses; only the file that includes it gets GNU C++.

@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include "cli.h"
+#include "args.h"
 #include "platform/platform.h"
 #include "runtime/expected.h"
 

@@ -1,15 +1,15 @@
 // xnetctl: ethtool-like control of xnet's offload settings and counters.
 // Settings are xenstore keys (<dir>/offload/, docs/xenstore-keys.md) that
 // the daemons watch; counters and the policy in force come from the
-// daemons' control sockets. Exit statuses: ctl/cli.h.
+// daemons' control sockets. Exit statuses: ctl/args.h.
 #include <fmt/format.h>
 
 #include <string>
 #include <vector>
 
-#include "cli.h"
-#include "device/cli.h"
+#include "args.h"
 #include "device/daemon.h"
+#include "device/options.h"
 #include "end.h"
 #include "flat_json.h"
 #include "netif/netif.h"

@@ -17,7 +17,7 @@
 namespace xnet::netback {
 
 BackQueue::BackQueue(Reactor& r, GrantTable& gt, std::unique_ptr<EventChannels> ev, LocalPort& port,
-                     VifShared& vif, unsigned index, const QueueKeys& keys)
+                     DeviceShared& vif, unsigned index, const QueueKeys& keys)
     : r_(r),
       gt_(gt),
       ev_(std::move(ev)),
@@ -38,8 +38,8 @@ BackQueue::~BackQueue() = default;
 
 Result<std::unique_ptr<BackQueue>> BackQueue::start(Reactor& r, GrantTable& gt,
                                                     std::unique_ptr<EventChannels> ev,
-                                                    LocalPort& port, VifShared& vif, unsigned index,
-                                                    const QueueKeys& keys) {
+                                                    LocalPort& port, DeviceShared& vif,
+                                                    unsigned index, const QueueKeys& keys) {
     std::unique_ptr<BackQueue> q(new BackQueue(r, gt, std::move(ev), port, vif, index, keys));
     auto st = q->attach();
     if (!st) return Unexpected{st.error()};
@@ -49,10 +49,10 @@ Result<std::unique_ptr<BackQueue>> BackQueue::start(Reactor& r, GrantTable& gt,
 Status BackQueue::attach() {
     auto map = [&](GrantRef ref, const char* key) -> Result<GrantMapping> {
         GrantRef refs[1] = {ref};
-        auto m = gt_.map(vif_.dom, refs, true);
+        auto m = gt_.map(vif_.peer, refs, true);
         if (!m) {
             return fail(m.error().code, fmt::format("mapping {} {} of domain {} (queue {})", key,
-                                                    ref, vif_.dom, index_));
+                                                    ref, vif_.peer, index_));
         }
         return m;
     };
@@ -69,10 +69,10 @@ Status BackQueue::attach() {
     rx_ = RxRing(rs, ring::detail::load(rs->rsp_prod, std::memory_order_acquire));
 
     auto bind = [&](Port remote, const char* key) -> Result<Port> {
-        auto p = ev_->bind_interdomain(vif_.dom, remote);
+        auto p = ev_->bind_interdomain(vif_.peer, remote);
         if (!p) {
             return fail(p.error().code, fmt::format("binding {} {} of domain {} (queue {})", key,
-                                                    remote, vif_.dom, index_));
+                                                    remote, vif_.peer, index_));
         }
         return p;
     };
@@ -122,7 +122,7 @@ bool BackQueue::copy_failed(const CopySegment& s, const char* what) {
     if (s.status == 0) return false;
     GrantRef ref = s.src.foreign ? s.src.ref : s.dst.ref;
     std::string copy = fmt::format("grant copy of {} ref {} of domain {} (queue {}): {}", what, ref,
-                                   vif_.dom, index_, gntst_name(s.status));
+                                   vif_.peer, index_, gntst_name(s.status));
     // The same words as Vif::check_peer's: the log says why the vif left.
     Error gone{ENOTCONN, fmt::format("queue {}: the frontend closed its event channel (its "
                                      "process or domain is gone); a {}",

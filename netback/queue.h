@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "device/queue_keys.h"
+#include "device/shared.h"
 #include "device/tap.h"
 #include "netif/busy_poll.h"
 #include "netif/counters.h"
@@ -29,21 +30,6 @@ namespace xnet::netback {
 
 struct TxChain;
 
-// What a vif's queues share: the rules from the negotiation, the
-// counters, and how to report that the frontend broke the protocol.
-struct VifShared {
-    std::string name;  // vif3.0
-    DomId dom = 0;
-    offload::TxRules tx;  // frames we put on the guest's RX ring
-    offload::RxRules rx;  // frames we take from the guest's TX ring
-    bool gso_accepted_v4 = false, gso_accepted_v6 = false;  // what we advertised
-    std::chrono::microseconds busy_poll{0};                 // see BusyPoll
-    VifCounters counters;
-    // Called once per fault; the vif disconnects (later, not from inside
-    // the queue). QUIET: the peer domain went away, nothing to blame.
-    std::function<void(const Error&, bool quiet)> fault;
-};
-
 // Where the frontend's rings and channels are, from its xenstore keys.
 using netif::QueueKeys;
 
@@ -51,8 +37,8 @@ class BackQueue {
   public:
     static Result<std::unique_ptr<BackQueue>> start(Reactor& r, GrantTable& gt,
                                                     std::unique_ptr<EventChannels> ev,
-                                                    LocalPort& port, VifShared& vif, unsigned index,
-                                                    const QueueKeys& keys);
+                                                    LocalPort& port, DeviceShared& vif,
+                                                    unsigned index, const QueueKeys& keys);
     ~BackQueue();
     BackQueue(const BackQueue&) = delete;
     BackQueue& operator=(const BackQueue&) = delete;
@@ -74,7 +60,7 @@ class BackQueue {
     struct RxFrame;
 
     BackQueue(Reactor& r, GrantTable& gt, std::unique_ptr<EventChannels> ev, LocalPort& port,
-              VifShared& vif, unsigned index, const QueueKeys& keys);
+              DeviceShared& vif, unsigned index, const QueueKeys& keys);
     Status attach();
     void on_event();
     bool news();
@@ -108,7 +94,7 @@ class BackQueue {
     void watch_port(bool on);
     void finish_rx(std::vector<RxFrame>& batch);
 
-    // Marks the queue broken and tells the vif, once. QUIET: see VifShared.
+    // Marks the queue broken and tells the vif, once. QUIET: see DeviceShared.
     void fault(const Error& e, bool quiet = false);
     bool copy_failed(const CopySegment& s, const char* what);
 
@@ -116,7 +102,7 @@ class BackQueue {
     GrantTable& gt_;
     std::unique_ptr<EventChannels> ev_;
     LocalPort& port_;
-    VifShared& vif_;
+    DeviceShared& vif_;
     unsigned index_;
     QueueKeys keys_;
     GrantMapping tx_map_, rx_map_;

@@ -120,7 +120,7 @@ void BackQueue::place_rx(RxFrame& f) {
         uint32_t chunk = std::min<uint32_t>(kPage, f.len - pos);
         CopySegment seg;
         seg.src = {.virt = f.data + pos};
-        seg.dst = {.foreign = true, .ref = req.gref, .offset = 0, .dom = vif_.dom};
+        seg.dst = {.foreign = true, .ref = req.gref, .offset = 0, .dom = vif_.peer};
         seg.len = uint16_t(chunk);
         segs_.push_back(seg);
         netif::RxResponse rsp{};

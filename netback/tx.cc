@@ -51,7 +51,7 @@ void BackQueue::plan_tx_copy(const TxChain& c, TxPacket& p) {
     auto add = [&](GrantRef ref, uint16_t offset, uint32_t len) {
         if (!len) return;
         CopySegment s;
-        s.src = {.foreign = true, .ref = ref, .offset = offset, .dom = vif_.dom};
+        s.src = {.foreign = true, .ref = ref, .offset = offset, .dom = vif_.peer};
         s.dst = {.virt = tx_arena_.get() + p.off + pos};
         s.len = uint16_t(len);
         segs_.push_back(s);

@@ -34,7 +34,7 @@ struct Vif::FrontendKeys {
 
 Vif::Vif(Services& s, DomId dom, unsigned devid) : s_(s), devid_(devid), policy_(s.options.policy) {
     shared_.name = fmt::format("vif{}.{}", dom, devid);
-    shared_.dom = dom;
+    shared_.peer = dom;
     shared_.busy_poll = s.options.busy_poll;
     dir_ = fmt::format("/local/domain/{}/backend/vif/{}/{}", s_.platform.self(), dom, devid);
     shared_.fault = [this](const Error& e, bool quiet) { on_fault(e, quiet); };

@@ -53,7 +53,7 @@ class Vif {
     bool gone() const { return gone_; }
 
     const std::string& name() const { return shared_.name; }
-    DomId dom() const { return shared_.dom; }
+    DomId dom() const { return shared_.peer; }
     unsigned devid() const { return devid_; }
     netif::State state() const { return state_; }
     const std::string& frontend_dir() const { return fe_dir_; }
@@ -89,7 +89,7 @@ class Vif {
     netif::State state_ = netif::State::unknown;
     std::unique_ptr<Link> link_;  // vifD.N
     std::vector<std::unique_ptr<BackQueue>> queues_;
-    VifShared shared_;
+    DeviceShared shared_;
     offload::PolicyFollower policy_;         // the keys over the daemon's default
     std::unique_ptr<FrontendKeys> fe_keys_;  // what the connected frontend wrote
     bool broken_ = false;  // the frontend broke the protocol; wait for it to re-initialise

@@ -34,7 +34,7 @@ Frontend::Frontend(Reactor& r, const Platform& p, const XenStore& xs, GrantShare
     : r_(r), p_(p), xs_(xs), gs_(gs), o_(std::move(o)), policy_(o_.policy) {
     shared_.name = o_.ifname;
     shared_.busy_poll = o_.busy_poll;
-    shared_.fault = [this](const Error& e) { on_fault(e); };
+    shared_.fault = [this](const Error& e, bool) { on_fault(e); };
 }
 
 Frontend::~Frontend() {
@@ -70,7 +70,7 @@ Status Frontend::start() {
     dir_ = fmt::format("/local/domain/{}/device/vif/{}", p_.self(), o_.devid);
     auto bid = read_number(xs_, fe(key::backend_id), 0x7fef);
     if (!bid) return Unexpected{bid.error()};
-    shared_.backend = DomId(*bid);
+    shared_.peer = DomId(*bid);
     auto peer = xs_.read(fe(key::backend));
     if (!peer) return Unexpected{peer.error()};
     std::string want = fmt::format("/local/domain/{}/backend/vif/{}/{}", *bid, p_.self(), o_.devid);

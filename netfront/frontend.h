@@ -64,7 +64,7 @@ class Frontend {
     std::vector<std::unique_ptr<FrontQueue>> queues_;
     bool running_ = false;
     bool fault_pending_ = false;
-    FrontShared shared_;
+    DeviceShared shared_;
     offload::PolicyFollower policy_;        // the keys over the daemon's default
     std::unique_ptr<BackendKeys> be_keys_;  // what the backend offered at connect
     Registration store_watch_;

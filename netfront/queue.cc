@@ -12,20 +12,21 @@
 
 namespace xnet::netfront {
 
-FrontQueue::FrontQueue(std::unique_ptr<EventChannels> ev, FrontShared& f, unsigned index)
+FrontQueue::FrontQueue(std::unique_ptr<EventChannels> ev, DeviceShared& f, unsigned index)
     : ev_(std::move(ev)), f_(f), index_(index), tx_poll_(f.busy_poll), rx_poll_(f.busy_poll) {}
 
 FrontQueue::~FrontQueue() = default;
 
 Result<std::unique_ptr<FrontQueue>> FrontQueue::create(GrantShare& gs,
                                                        std::unique_ptr<EventChannels> ev,
-                                                       FrontShared& f, unsigned index, bool split) {
+                                                       DeviceShared& f, unsigned index,
+                                                       bool split) {
     std::unique_ptr<FrontQueue> q(new FrontQueue(std::move(ev), f, index));
     auto share = [&](size_t pages, bool writable, const char* what) -> Result<SharedPages> {
-        auto s = gs.share(f.backend, pages, writable);
+        auto s = gs.share(f.peer, pages, writable);
         if (!s) {
             return fail(s.error().code, fmt::format("granting the {} of queue {} to domain {}",
-                                                    what, index, f.backend));
+                                                    what, index, f.peer));
         }
         return s;
     };
@@ -51,11 +52,11 @@ Result<std::unique_ptr<FrontQueue>> FrontQueue::create(GrantShare& gs,
     q->keys_.tx_ref = q->tx_ring_page_.refs()[0];
     q->keys_.rx_ref = q->rx_ring_page_.refs()[0];
 
-    auto port = q->ev_->alloc_unbound(f.backend);
+    auto port = q->ev_->alloc_unbound(f.peer);
     if (!port) return Unexpected{port.error()};
     q->keys_.tx_port = q->keys_.rx_port = *port;
     if (split) {
-        auto rx = q->ev_->alloc_unbound(f.backend);
+        auto rx = q->ev_->alloc_unbound(f.peer);
         if (!rx) return Unexpected{rx.error()};
         q->keys_.rx_port = *rx;
     }
@@ -82,7 +83,7 @@ void FrontQueue::fault(const Error& e) {
     if (broken_) return;
     broken_ = true;
     watch_port(false);
-    f_.fault(e);
+    f_.fault(e, false);
 }
 
 void FrontQueue::watch_port(bool on) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "device/queue_keys.h"
+#include "device/shared.h"
 #include "device/tap.h"
 #include "netif/busy_poll.h"
 #include "netif/counters.h"
@@ -32,17 +33,6 @@ namespace xnet::netfront {
 
 struct RxChain;
 
-struct FrontShared {
-    std::string name;  // eth0
-    DomId backend = 0;
-    offload::TxRules tx;  // frames we put on the TX ring
-    offload::RxRules rx;  // frames we take from the RX ring
-    bool gso_accepted_v4 = false, gso_accepted_v6 = false;
-    std::chrono::microseconds busy_poll{0};  // see BusyPoll
-    VifCounters counters;
-    std::function<void(const Error&)> fault;  // the backend broke the protocol
-};
-
 // What the frontend writes to xenstore for this queue.
 using netif::QueueKeys;
 
@@ -53,7 +43,7 @@ class FrontQueue {
     // Grants the rings and pools to the backend and allocates the ports.
     static Result<std::unique_ptr<FrontQueue>> create(GrantShare& gs,
                                                       std::unique_ptr<EventChannels> ev,
-                                                      FrontShared& f, unsigned index, bool split);
+                                                      DeviceShared& f, unsigned index, bool split);
     ~FrontQueue();
     FrontQueue(const FrontQueue&) = delete;
     FrontQueue& operator=(const FrontQueue&) = delete;
@@ -66,7 +56,7 @@ class FrontQueue {
     using TxRing = ring::FrontRing<netif::TxSring>;
     using RxRing = ring::FrontRing<netif::RxSring>;
 
-    FrontQueue(std::unique_ptr<EventChannels> ev, FrontShared& f, unsigned index);
+    FrontQueue(std::unique_ptr<EventChannels> ev, DeviceShared& f, unsigned index);
     void on_event();
     void on_port();
 
@@ -103,7 +93,7 @@ class FrontQueue {
     }
 
     std::unique_ptr<EventChannels> ev_;
-    FrontShared& f_;
+    DeviceShared& f_;
     unsigned index_;
     QueueKeys keys_;
     SharedPages tx_ring_page_, rx_ring_page_, tx_pool_, rx_pool_;

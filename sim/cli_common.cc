@@ -13,7 +13,7 @@
 
 #include <fmt/format.h>
 
-#include "cli.h"
+#include "commands.h"
 #include "platform/sim/sim_conn.h"
 #include "platform/sim/sim_proto.h"
 

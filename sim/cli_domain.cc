@@ -14,7 +14,7 @@
 
 #include <fmt/format.h>
 
-#include "cli.h"
+#include "commands.h"
 #include "daemon.h"
 #include "platform/sim/sim_conn.h"
 #include "platform/sim/sim_proto.h"

@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "cli.h"
+#include "commands.h"
 
 namespace xnet::sim::cli {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "cli.h"
+#include "commands.h"
 
 namespace {
 

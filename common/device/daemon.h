@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "device/cli.h"
+#include "device/options.h"
 #include "platform/platform.h"
 #include "platform/xenstore.h"
 #include "runtime/control.h"

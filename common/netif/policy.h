@@ -1,9 +1,9 @@
 // The offload policy of one end, and the table that declares its settings
 // and profiles once. Everything that names a setting takes it from here:
 // the xenstore keys under <dir>/offload/ (policy_keys.h), the daemons'
-// options (cli.h), xnetctl's -k/-K/list and its `policy-keys` listing, which
-// the hotplug and xenstore scripts read instead of spelling the names
-// again, the log line and the JSON of the control socket.
+// options (device/options.h), xnetctl's -k/-K/list and its `policy-keys`
+// listing, which the hotplug and xenstore scripts read instead of spelling
+// the names again, the log line and the JSON of the control socket.
 //
 // Adding a setting is one row in kSettings (and its field in Policy); its
 // effect on the ring is offload.cc's (advertised, tx_rules).

@@ -232,14 +232,14 @@ struct Pipe {
                             const Pipe& go) {
     auto platform = must(open_sim_platform(dir, dom));
     auto gs = must(platform->open_gntshr());
-    netfront::FrontShared f;
+    DeviceShared f;
     f.name = "bench";
-    f.backend = 0;
+    f.peer = 0;
     f.tx = offload::kEveryTxOffload;
     f.rx.checksum = true;
     f.gso_accepted_v4 = f.gso_accepted_v6 = true;
     f.busy_poll = busy_poll;
-    f.fault = [](const Error& e) { die(fmt::format("frontend fault: {}", e.message())); };
+    f.fault = [](const Error& e, bool) { die(fmt::format("frontend fault: {}", e.message())); };
     auto q = must(netfront::FrontQueue::create(*gs, must(platform->open_evtchn()), f, 0, false));
     keys.send(q->keys());
     (void)go.receive<char>();  // the backend has mapped and bound
@@ -257,9 +257,9 @@ struct Pipe {
     auto platform = must(open_sim_platform(dir, 0));
     auto gt = must(platform->open_gnttab());
     auto r = must(EpollReactor::create());
-    netback::VifShared vif;
+    DeviceShared vif;
     vif.name = "vifbench";
-    vif.dom = guest;
+    vif.peer = guest;
     vif.tx = offload::kEveryTxOffload;
     vif.rx.checksum = true;
     vif.gso_accepted_v4 = vif.gso_accepted_v6 = true;

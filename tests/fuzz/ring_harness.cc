@@ -233,10 +233,10 @@ int fuzz_backend_rings(const uint8_t* data, size_t size) {
     ring::init_shared(txs);
     ring::init_shared(rxs);
 
-    netback::VifShared vif;
+    DeviceShared vif;
     uint8_t cfg = in.u8();
     vif.name = "vif7.0";
-    vif.dom = kPeer;
+    vif.peer = kPeer;
     vif.rx.checksum = cfg & 1;
     vif.gso_accepted_v4 = vif.rx.checksum && (cfg & 2);  // only with partials accepted
     vif.gso_accepted_v6 = vif.rx.checksum && (cfg & 4);
@@ -406,10 +406,10 @@ int fuzz_frontend_rings(const uint8_t* data, size_t size) {
     auto& r = **reactor;
     FakeShare gs;
 
-    netfront::FrontShared f;
+    DeviceShared f;
     uint8_t cfg = in.u8();
     f.name = "eth0";
-    f.backend = 0;
+    f.peer = 0;
     f.rx.checksum = cfg & 1;
     f.gso_accepted_v4 = f.rx.checksum && (cfg & 2);
     f.gso_accepted_v6 = f.rx.checksum && (cfg & 4);
@@ -417,7 +417,7 @@ int fuzz_frontend_rings(const uint8_t* data, size_t size) {
     f.tx.sg = cfg & 16;
     if (cfg & 32) f.tx.tagged = false;  // as for Linux's netback: tagged GSO is cut
     bool faulted = false;
-    f.fault = [&](const Error&) { faulted = true; };
+    f.fault = [&](const Error&, bool) { faulted = true; };
     FakePort port(f.rx);
     auto ev = std::make_unique<FakeEvents>();
     FakeEvents* events = ev.get();

@@ -38,7 +38,7 @@ struct HandFront {
     Port port = 0;
     ring::FrontRing<netif::TxSring> tx{nullptr};
     ring::FrontRing<netif::RxSring> rx{nullptr};
-    netback::VifShared back;
+    DeviceShared back;
     FakePort dom0_stack;
     std::unique_ptr<netback::BackQueue> bq;
     std::string fault;
@@ -62,7 +62,7 @@ struct HandFront {
         rx = ring::FrontRing<netif::RxSring>(rs);
         port = take(ev->alloc_unbound(0));
         back.name = "vif7.0";
-        back.dom = 7;
+        back.peer = 7;
         back.tx = offload::kEveryTxOffload;
         back.rx.checksum = true;
         back.fault = [this](const Error& e, bool) { fault = e.message(); };

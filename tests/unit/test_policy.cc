@@ -8,8 +8,8 @@
 #include <set>
 #include <sstream>
 
-#include "ctl/cli.h"
-#include "device/cli.h"
+#include "ctl/args.h"
+#include "device/options.h"
 #include "netif/offload.h"
 #include "netif/policy.h"
 

@@ -68,8 +68,8 @@ struct Pair {
     std::unique_ptr<GrantTable> gt;
     std::unique_ptr<CorruptingGrants> wire;  // what the backend copies through
     std::unique_ptr<EpollReactor> r = take(EpollReactor::create());
-    netfront::FrontShared front;
-    netback::VifShared back;
+    DeviceShared front;
+    DeviceShared back;
     FakePort guest_stack, dom0_stack;
     std::unique_ptr<netfront::FrontQueue> fq;
     std::unique_ptr<netback::BackQueue> bq;
@@ -83,15 +83,15 @@ struct Pair {
         gt = take(dom0->open_gnttab());
         wire = std::make_unique<CorruptingGrants>(*gt);
         front.name = "eth0";
-        front.backend = 0;
+        front.peer = 0;
         front.tx = back.tx = offload::kEveryTxOffload;
         front.rx.checksum = back.rx.checksum = true;
         front.gso_accepted_v4 = front.gso_accepted_v6 = true;
         back.gso_accepted_v4 = back.gso_accepted_v6 = true;
         front.busy_poll = back.busy_poll = poll;
-        front.fault = [this](const Error& e) { fault = "frontend: " + e.message(); };
+        front.fault = [this](const Error& e, bool) { fault = "frontend: " + e.message(); };
         back.name = "vif7.0";
-        back.dom = 7;
+        back.peer = 7;
         back.fault = [this](const Error& e, bool) { fault = "backend: " + e.message(); };
     }
 

@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 
 #include "attacks.h"
-#include "device/cli.h"
+#include "device/options.h"
 
 using namespace hostile;
 using Clock = std::chrono::steady_clock;

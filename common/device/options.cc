@@ -1,4 +1,4 @@
-#include "device/cli.h"
+#include "device/options.h"
 
 #include <cstdio>
 #include <exception>

@@ -1,4 +1,4 @@
-#include "cli.h"
+#include "args.h"
 
 #include <fmt/format.h>
 

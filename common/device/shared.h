@@ -1,0 +1,34 @@
+// What the queues of one device share, at either end: its name, the peer
+// domain across the rings, the offload rules the negotiation derived for
+// both directions, the counters, and how a queue reports that the peer
+// broke the protocol. The device (netback's Vif, netfront's Frontend) owns
+// it and its queues hold a reference; the queues run on the same reactor,
+// so no field needs a lock.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "netif/counters.h"
+#include "netif/netif.h"
+#include "netif/offload.h"
+#include "runtime/error.h"
+
+namespace xnet {
+
+struct DeviceShared {
+    std::string name;     // vif3.0 in dom0, eth0 in the guest
+    DomId peer = 0;       // the domain at the other end of the rings
+    offload::TxRules tx;  // frames this end puts on a ring
+    offload::RxRules rx;  // frames this end takes from a ring
+    bool gso_accepted_v4 = false, gso_accepted_v6 = false;  // what this end advertised
+    std::chrono::microseconds busy_poll{0};                 // see BusyPoll
+    VifCounters counters;
+    // Called once per fault; the device disconnects (later, not from
+    // inside the queue). QUIET: the peer domain went away, nothing to
+    // blame (only the backend can tell: a frontend passes false).
+    std::function<void(const Error&, bool quiet)> fault;
+};
+
+}  // namespace xnet
