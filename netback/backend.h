@@ -8,7 +8,7 @@
 #include <string_view>
 #include <utility>
 
-#include "vif.h"
+#include "xenbus.h"
 
 namespace xnet::netback {
 

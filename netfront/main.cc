@@ -2,8 +2,8 @@
 #include <fmt/format.h>
 
 #include "device/daemon.h"
-#include "frontend.h"
 #include "runtime/log.h"
+#include "xenbus.h"
 
 using namespace xnet;
 

@@ -9,7 +9,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,21 +33,6 @@ using namespace simproto;
 namespace fs = std::filesystem;
 
 constexpr size_t kMaxBacklog = 4 << 20;  // unread replies and events per connection
-
-Result<UniqueFd> listen_on(const std::string& path, int type) {
-    UniqueFd s(socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!s) return fail(errno, "creating socket " + path);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) return fail(ENAMETOOLONG, "binding " + path);
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    unlink(path.c_str());
-    if (bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        return fail(errno, "binding " + path);
-    }
-    if (listen(s.get(), 64) != 0) return fail(errno, "listening on " + path);
-    return s;
-}
 
 class Daemon {
   public:
@@ -95,9 +79,9 @@ class Daemon {
         std::error_code ec;
         fs::create_directories(domain_dir(dir_, dom), ec);
         if (ec) return fail(ec.value(), "creating " + domain_dir(dir_, dom));
-        auto xs = listen_on(xenstore_socket(dir_, dom), SOCK_STREAM);
+        auto xs = listen_unix(xenstore_socket(dir_, dom), SOCK_STREAM, 64);
         if (!xs) return Unexpected{xs.error()};
-        auto pl = listen_on(platform_socket(dir_, dom), SOCK_SEQPACKET);
+        auto pl = listen_unix(platform_socket(dir_, dom), SOCK_SEQPACKET, 64);
         if (!pl) return Unexpected{pl.error()};
         conns_[next_id_++] = Conn{Kind::xs_listen, dom, std::move(*xs), {}};
         conns_[next_id_++] = Conn{Kind::plat_listen, dom, std::move(*pl), {}};

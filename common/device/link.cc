@@ -28,6 +28,16 @@ class TapLink final : public Link {
 
 }  // namespace
 
+Status prepare_link(Link& l, const LinkSetup& s) {
+    auto st = l.set_offload(s.offload);
+    if (st && s.mac) st = l.set_mac(*s.mac);
+    if (st && s.mtu) st = l.set_mtu(s.mtu);
+    if (st) st = l.set_gso_max_size(s.gso_max_size);
+    if (st) st = l.set_carrier(false);
+    if (st) st = l.set_up(true);
+    return st;
+}
+
 Result<std::unique_ptr<Link>> open_tap_link(const std::string& name, bool persistent) {
     auto t = Tap::open(name);
     if (!t) return Unexpected{t.error()};

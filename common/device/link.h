@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "device/tap.h"
@@ -35,6 +36,16 @@ class Link {
     // The device goes with its last descriptor (a persistent one too).
     virtual void remove() = 0;
 };
+
+// What a handshake sets on its link before the peer connects: the link is
+// up, its carrier down until the rings are there.
+struct LinkSetup {
+    TapOffload offload;
+    std::optional<std::array<uint8_t, 6>> mac;  // none: the kernel's own
+    unsigned mtu = 0;                           // 0: the kernel's default
+    unsigned gso_max_size = 0;
+};
+Status prepare_link(Link& l, const LinkSetup& s);
 
 // Opens the link NAME, or attaches to it if it exists; PERSISTENT: it
 // survives the daemon (kill -9, restart) with its bridge membership.

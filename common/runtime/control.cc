@@ -5,7 +5,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,16 +16,6 @@ namespace xnet {
 namespace {
 
 constexpr size_t kMaxRequest = 1024;
-
-Result<sockaddr_un> address(const std::string& path) {
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    if (path.size() >= sizeof a.sun_path) {
-        return fail(ENAMETOOLONG, "control socket path " + path);
-    }
-    std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
-    return a;
-}
 
 }  // namespace
 
@@ -48,17 +37,10 @@ ControlServer::~ControlServer() {
 
 Result<std::unique_ptr<ControlServer>> ControlServer::listen(Reactor& r, const std::string& path,
                                                              Handler h) {
-    auto addr = address(path);
-    if (!addr) return Unexpected{addr.error()};
-    UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) return fail(errno, "creating control socket " + path);
-    ::unlink(path.c_str());  // a previous run's, now dead
-    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) < 0 ||
-        ::listen(fd.get(), 16) < 0) {
-        return fail(errno, "listening on control socket " + path);
-    }
+    auto fd = listen_unix(path, SOCK_STREAM, 16);
+    if (!fd) return Unexpected{fd.error()};
     chmod(path.c_str(), 0600);
-    std::unique_ptr<ControlServer> s(new ControlServer(r, path, std::move(fd), std::move(h)));
+    std::unique_ptr<ControlServer> s(new ControlServer(r, path, std::move(*fd), std::move(h)));
     auto* raw = s.get();
     auto st = r.add(raw->fd_.get(), EPOLLIN, [raw](uint32_t) { raw->accept_clients(); });
     if (!st) return Unexpected{st.error()};
@@ -114,13 +96,9 @@ void ControlServer::serve(int fd, uint32_t events) {
 
 Result<std::string> control_request(const std::string& path, std::string_view request,
                                     int timeout_ms) {
-    auto addr = address(path);
-    if (!addr) return Unexpected{addr.error()};
-    UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) return fail(errno, "creating a socket");
-    if (connect(fd.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) < 0) {
-        return fail(errno, "connecting to " + path);
-    }
+    auto sock = connect_unix(path, SOCK_STREAM);
+    if (!sock) return Unexpected{sock.error()};
+    UniqueFd fd = std::move(*sock);
     std::string req(request);
     req += '\n';
     if (::send(fd.get(), req.data(), req.size(), MSG_NOSIGNAL) != ssize_t(req.size())) {

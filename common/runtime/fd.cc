@@ -1,6 +1,7 @@
 #include "runtime/fd.h"
 
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,6 +10,42 @@
 namespace xnet {
 
 constexpr size_t kMaxFds = 8;
+
+namespace {
+
+Result<sockaddr_un> unix_address(const std::string& path) {
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    if (path.size() >= sizeof a.sun_path) return fail(ENAMETOOLONG, "the socket path " + path);
+    std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
+    return a;
+}
+
+}  // namespace
+
+Result<UniqueFd> listen_unix(const std::string& path, int type, int backlog) {
+    auto addr = unix_address(path);
+    if (!addr) return Unexpected{addr.error()};
+    UniqueFd s(socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!s) return fail(errno, "creating socket " + path);
+    ::unlink(path.c_str());
+    if (bind(s.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
+        return fail(errno, "binding " + path);
+    }
+    if (listen(s.get(), backlog) != 0) return fail(errno, "listening on " + path);
+    return s;
+}
+
+Result<UniqueFd> connect_unix(const std::string& path, int type) {
+    auto addr = unix_address(path);
+    if (!addr) return Unexpected{addr.error()};
+    UniqueFd s(socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
+    if (!s) return fail(errno, "creating a socket for " + path);
+    if (connect(s.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
+        return fail(errno, "connecting to " + path);
+    }
+    return s;
+}
 
 void UniqueFd::reset(int fd) {
     if (fd_ >= 0) ::close(fd_);

@@ -3,8 +3,11 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
+
+#include "runtime/error.h"
 
 namespace xnet {
 
@@ -37,5 +40,11 @@ long send_with_fds(int sock, const void* buf, size_t len, std::span<const int> f
 // Receives one datagram; attached descriptors are appended to FDS (owned).
 // Returns the byte count, 0 at end of stream, or -1 with errno set.
 long recv_with_fds(int sock, void* buf, size_t len, std::vector<UniqueFd>& fds);
+
+// A listening AF_UNIX socket of TYPE (SOCK_STREAM, SOCK_SEQPACKET) at PATH,
+// non-blocking, in place of a dead predecessor's socket file there.
+Result<UniqueFd> listen_unix(const std::string& path, int type, int backlog);
+// A blocking AF_UNIX socket of TYPE connected to PATH; errors name it.
+Result<UniqueFd> connect_unix(const std::string& path, int type);
 
 }  // namespace xnet

@@ -2,7 +2,6 @@
 
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -36,17 +35,13 @@ Result<ShmMap> ShmMap::map(int fd, size_t len, bool writable, const char* what) 
 
 Result<SimConn> SimConn::open(const std::string& dir, uint32_t dom) {
     std::string path = platform_socket(dir, dom);
-    UniqueFd s(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-    if (!s) return fail(errno, "creating a socket for xnet-sim");
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) return fail(ENAMETOOLONG, "connecting to " + path);
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    if (connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        return fail(errno, fmt::format("connecting to xnet-sim at {} (is it running?)", path));
+    auto s = connect_unix(path, SOCK_SEQPACKET);
+    if (!s) {
+        return fail(s.error().code,
+                    fmt::format("connecting to xnet-sim at {} (is it running?)", path));
     }
     SimConn c;
-    c.sock_ = std::move(s);
+    c.sock_ = std::move(*s);
     c.dom_ = dom;
     std::vector<UniqueFd> fds;
     auto r = c.call(Request{Op::hello}, &fds, "greeting xnet-sim");

@@ -8,7 +8,7 @@
 //
 // On start we write Initialising, which makes a backend still holding an
 // old connection of ours let go of it and go back to InitWait.
-#include "frontend.h"
+#include "xenbus.h"
 
 #include <sys/epoll.h>
 
@@ -38,7 +38,7 @@ Frontend::Frontend(Reactor& r, const Platform& p, const XenStore& xs, GrantShare
 }
 
 Frontend::~Frontend() {
-    queues_.clear();  // before the TAP whose queues they read
+    queues_.clear();  // before the link whose queues they read
 }
 
 void Frontend::switch_state(State s) {
@@ -80,22 +80,22 @@ Status Frontend::start() {
     }
     be_dir_ = want;
 
-    auto t = Tap::open(o_.ifname);
-    if (!t) return Unexpected{t.error()};
-    tap_.emplace(std::move(*t));
-    auto st = tap_->set_offload({.csum = true});
-    if (!st) return st;
+    auto l = o_.open_link(o_.ifname, false);
+    if (!l) return Unexpected{l.error()};
+    link_ = std::move(*l);
+    LinkSetup setup;
+    setup.offload = {.csum = true};
+    setup.gso_max_size = link::kNetifGsoMaxSize;
     if (auto mac = xs_.try_read(fe(key::mac)); mac && *mac) {
         auto m = link::parse_mac(**mac);
         if (!m) return fail(EINVAL, fmt::format("reading {}: '{}'", fe(key::mac), **mac));
-        if (!(st = link::set_mac(o_.ifname, *m))) return st;
+        setup.mac = *m;
     }
     auto mtu = netif::read_mtu(xs_, dir_);
     if (!mtu) return Unexpected{mtu.error()};
-    if (*mtu && !(st = link::set_mtu(o_.ifname, **mtu))) return st;
-    if (!(st = link::set_gso_max_size(o_.ifname, link::kNetifGsoMaxSize))) return st;
-    if (!(st = tap_->set_carrier(false))) return st;
-    if (!(st = link::set_up(o_.ifname, true))) return st;
+    setup.mtu = mtu->value_or(0);
+    auto st = prepare_link(*link_, setup);
+    if (!st) return st;
 
     for (auto [path, token] : {std::pair{dir_, "self"},
                                {be(key::state), "backend"},
@@ -169,7 +169,7 @@ Status Frontend::derive_rules() {
     auto a = offload::advertised(p);
     shared_.gso_accepted_v4 = a.gso4;
     shared_.gso_accepted_v6 = a.gso6;
-    return tap_->set_offload({.csum = true, .tso4 = shared_.tx.gso_v4, .tso6 = shared_.tx.gso_v6});
+    return link_->set_offload({.csum = true, .tso4 = shared_.tx.gso_v4, .tso6 = shared_.tx.gso_v6});
 }
 
 Status Frontend::write_keys(const BackendKeys& b) {
@@ -224,7 +224,7 @@ Status Frontend::connect() {
 
 Status Frontend::run_queues() {
     for (size_t i = 0; i < queues_.size(); ++i) {
-        auto port = tap_->queue(unsigned(i));
+        auto port = link_->queue(unsigned(i));
         if (!port) return Unexpected{port.error()};
         auto st = queues_[i]->start(r_, **port);
         if (!st) return st;
@@ -239,9 +239,9 @@ void Frontend::disconnect() {
     if (queues_.empty()) return;
     queues_.clear();
     running_ = false;
-    if (tap_) {
-        tap_->drop_queues();
-        (void)tap_->set_carrier(false);
+    if (link_) {
+        link_->drop_queues();
+        (void)link_->set_carrier(false);
     }
     log::info("{}: disconnected", name());
 }
@@ -292,7 +292,7 @@ void Frontend::reconcile() {
                 }
                 auto carrier = xs_.try_read(be(key::carrier));
                 bool up = !(carrier && *carrier && **carrier == "0");
-                (void)tap_->set_carrier(up);
+                (void)link_->set_carrier(up);
                 return;
             }
             if (peer_state == State::initialised || peer_state == State::unknown ||

@@ -11,7 +11,7 @@
 // restarted) asks it to start over with Closing, so no stale ring is
 // ever mapped. A frontend that broke the protocol is disconnected and the
 // vif stays Closed until the frontend re-initialises.
-#include "vif.h"
+#include "xenbus.h"
 
 #include <fmt/format.h>
 
@@ -164,20 +164,20 @@ Status Vif::setup() {
         if (!l) return Unexpected{l.error()};
         link_ = std::move(*l);
     }
-    // The most we could take; narrowed to what the frontend accepts when
-    // it connects.
-    auto st = link_->set_offload({.csum = true,
-                                  .tso4 = p.tx_checksum && p.sg && p.tso,
-                                  .tso6 = p.tx_checksum && p.sg && p.tso});
-    if (!st) return st;
-    if (!(st = link_->set_gso_max_size(s_.options.gso_max_size))) return st;
-    if (!(st = link_->set_carrier(false))) return st;
-    // As Linux netback: the dom0 side never originates frames of its own.
-    if (!(st = link_->set_mac({0xfe, 0xff, 0xff, 0xff, 0xff, 0xff}))) return st;
     auto mtu = netif::read_mtu(s_.xs, dir_);
     if (!mtu) return Unexpected{mtu.error()};
-    if (*mtu && !(st = link_->set_mtu(**mtu))) return st;
-    if (!(st = link_->set_up(true))) return st;
+    const bool gso = p.tx_checksum && p.sg && p.tso;
+    auto st = prepare_link(
+        *link_, {
+                    // The most we could take; narrowed to what the frontend accepts
+                    // when it connects.
+                    .offload = {.csum = true, .tso4 = gso, .tso6 = gso},
+                    // As Linux netback: the dom0 side never originates frames of its own.
+                    .mac = std::array<uint8_t, 6>{0xfe, 0xff, 0xff, 0xff, 0xff, 0xff},
+                    .mtu = mtu->value_or(0),
+                    .gso_max_size = s_.options.gso_max_size,
+                });
+    if (!st) return st;
 
     // One transaction: each call is a round trip to xenstored, and a
     // hostile frontend may make us do this once per connection.

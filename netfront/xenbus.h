@@ -5,11 +5,10 @@
 
 #include <chrono>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "device/tap.h"
+#include "device/link.h"
 #include "netif/netif.h"
 #include "netif/offload.h"
 #include "netif/policy_keys.h"
@@ -25,22 +24,29 @@ struct Options {
     unsigned queues = 1;  // wanted; the backend's maximum bounds it
     offload::Policy policy = offload::safe();
     std::chrono::microseconds busy_poll{0};
+    LinkOpener open_link = open_tap_link;  // the guest's TAP; the unit tests' fake
 };
 
 class Frontend {
   public:
     Frontend(Reactor& r, const Platform& p, const XenStore& xs, GrantShare& gs, Options o);
     ~Frontend();
+    Frontend(const Frontend&) = delete;
+    Frontend& operator=(const Frontend&) = delete;
+    // Reads our directory, sets up the link and watches; then Initialising.
     Status start();
+    // Looks at xenstore and takes the next step of the handshake; called
+    // on every watch event. Level-triggered, as the backend's.
+    void reconcile();
     std::string json() const;
     const std::string& name() const { return shared_.name; }
+    netif::State state() const { return state_; }
 
   private:
     struct BackendKeys;
     void apply_policy();
     Status derive_rules();
     void on_store();
-    void reconcile();
     Result<BackendKeys> read_backend();
     Status connect();
     Status write_keys(const BackendKeys& b);
@@ -60,7 +66,7 @@ class Frontend {
     std::string dir_;     // /local/domain/D/device/vif/N
     std::string be_dir_;  // /local/domain/B/backend/vif/D/N
     netif::State state_ = netif::State::unknown;
-    std::optional<Tap> tap_;
+    std::unique_ptr<Link> link_;
     std::vector<std::unique_ptr<FrontQueue>> queues_;
     bool running_ = false;
     bool fault_pending_ = false;

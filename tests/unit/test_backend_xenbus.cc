@@ -1,4 +1,4 @@
-// The backend's xenbus state machine (netback/vif.h) without root: a Vif
+// The backend's xenbus state machine (netback/xenbus.h) without root: a Vif
 // driven against a private xnet-sim, with a fake link device where the TAP
 // would be, and a frontend whose keys the test writes by hand. Every state
 // the backend goes through, the hotplug wait, a bad key, a frontend that
@@ -8,67 +8,20 @@
 #include <map>
 #include <string>
 
-#include "device/link.h"
+#include "fake_link.h"
 #include "fake_port.h"
-#include "netback/vif.h"
+#include "netback/xenbus.h"
 #include "netif/netif_keys.h"
 #include "netif/ring.h"
 #include "sim_fixture.h"
 
 using namespace xnet;
 using netif::State;
-using xt::FakePort;
+using xt::FakeLink;
 using xt::take;
 namespace key = netif::key;
 
 namespace {
-
-// A link that records what the state machine asked of it.
-class FakeLink final : public Link {
-  public:
-    explicit FakeLink(std::string name) : name_(std::move(name)) {}
-    const std::string& name() const override { return name_; }
-    Result<LocalPort*> queue(unsigned i) override {
-        while (ports.size() <= i)
-            ports.push_back(std::make_unique<FakePort>());
-        return ports[i].get();
-    }
-    void drop_queues() override { ports.resize(std::min<size_t>(ports.size(), 1)); }
-    bool has_extra_queues() const override { return ports.size() > 1; }
-    Status set_offload(TapOffload o) override {
-        offload = o;
-        return {};
-    }
-    Status set_carrier(bool up) override {
-        carrier = up;
-        return {};
-    }
-    Status set_up(bool on) override {
-        up = on;
-        return {};
-    }
-    Status set_mtu(unsigned m) override {
-        mtu = m;
-        return {};
-    }
-    Status set_mac(const std::array<uint8_t, 6>& m) override {
-        mac = m;
-        return {};
-    }
-    Status set_gso_max_size(unsigned bytes) override {
-        gso_max = bytes;
-        return {};
-    }
-    void remove() override { *removed = true; }
-
-    std::string name_;
-    std::vector<std::unique_ptr<FakePort>> ports;
-    TapOffload offload;
-    bool carrier = true, up = false;
-    unsigned mtu = 0, gso_max = 0;
-    std::array<uint8_t, 6> mac{};
-    std::shared_ptr<bool> removed = std::make_shared<bool>(false);
-};
 
 XenStore store_of(const Platform& p) {
     return take(p.open_store());
