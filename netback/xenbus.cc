@@ -166,17 +166,16 @@ Status Vif::setup() {
     }
     auto mtu = netif::read_mtu(s_.xs, dir_);
     if (!mtu) return Unexpected{mtu.error()};
+    LinkSetup setup;
+    // The most we could take; narrowed to what the frontend accepts when
+    // it connects.
     const bool gso = p.tx_checksum && p.sg && p.tso;
-    auto st = prepare_link(
-        *link_, {
-                    // The most we could take; narrowed to what the frontend accepts
-                    // when it connects.
-                    .offload = {.csum = true, .tso4 = gso, .tso6 = gso},
-                    // As Linux netback: the dom0 side never originates frames of its own.
-                    .mac = std::array<uint8_t, 6>{0xfe, 0xff, 0xff, 0xff, 0xff, 0xff},
-                    .mtu = mtu->value_or(0),
-                    .gso_max_size = s_.options.gso_max_size,
-                });
+    setup.offload = {.csum = true, .tso4 = gso, .tso6 = gso};
+    // As Linux netback: the dom0 side never originates frames of its own.
+    setup.mac = std::array<uint8_t, 6>{0xfe, 0xff, 0xff, 0xff, 0xff, 0xff};
+    setup.mtu = mtu->value_or(0);
+    setup.gso_max_size = s_.options.gso_max_size;
+    auto st = prepare_link(*link_, setup);
     if (!st) return st;
 
     // One transaction: each call is a round trip to xenstored, and a

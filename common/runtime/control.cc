@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
 
 namespace xnet {
 namespace {
@@ -38,7 +37,7 @@ ControlServer::~ControlServer() {
 Result<std::unique_ptr<ControlServer>> ControlServer::listen(Reactor& r, const std::string& path,
                                                              Handler h) {
     auto fd = listen_unix(path, SOCK_STREAM, 16);
-    if (!fd) return Unexpected{fd.error()};
+    if (!fd) return fail(fd.error().code, "listening on control socket " + path);
     chmod(path.c_str(), 0600);
     std::unique_ptr<ControlServer> s(new ControlServer(r, path, std::move(*fd), std::move(h)));
     auto* raw = s.get();

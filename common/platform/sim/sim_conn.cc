@@ -5,7 +5,6 @@
 
 #include <cerrno>
 #include <cstddef>
-#include <cstring>
 
 #include <fmt/format.h>
 
