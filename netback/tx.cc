@@ -13,7 +13,7 @@ namespace xnet::netback {
 
 Result<unsigned> BackQueue::gather_tx(RING_IDX avail, TxPacket& p) {
     TxChain c;
-    auto used = parse_tx_chain([this](RING_IDX i) { return tx_.peek(i); }, avail,
+    auto used = parse_tx_chain([this](RING_IDX i, netif::TxRequest& r) { tx_.peek(i, r); }, avail,
                                {vif_.gso_accepted_v4, vif_.gso_accepted_v6}, c);
     if (!used || *used == 0) return used;
     if (auto st = take_ids(c, p); !st) return Unexpected{st.error()};
@@ -50,11 +50,13 @@ void BackQueue::plan_tx_copy(const TxChain& c, TxPacket& p) {
     uint32_t pos = 0;
     auto add = [&](GrantRef ref, uint16_t offset, uint32_t len) {
         if (!len) return;
-        CopySegment s;
+        // Built where it stays: a segment filled field by field and then
+        // copied whole is read back across its own stores, which stalls
+        // (as BackRing::peek explains).
+        CopySegment& s = segs_.emplace_back();
         s.src = {.foreign = true, .ref = ref, .offset = offset, .dom = vif_.peer};
         s.dst = {.virt = tx_arena_.get() + p.off + pos};
         s.len = uint16_t(len);
-        segs_.push_back(s);
         pos += len;
     };
     add(c.first.gref, c.first.offset, c.first_len);
@@ -128,15 +130,18 @@ Status BackQueue::gather_tx_batch(RING_IDX& avail) {
     segs_.clear();
     size_t off = 0;
     while (avail > 0 && tx_batch_.size() < kBatch && off < kTxBatchBytes) {
-        TxPacket p;
+        // Parsed in place, for the reason plan_tx_copy builds its segments so.
+        TxPacket& p = tx_batch_.emplace_back();
         p.off = uint32_t(off);
         auto used = gather_tx(avail, p);
         if (!used) return Unexpected{used.error()};
-        if (*used == 0) break;  // the rest of this packet is not published yet
+        if (*used == 0) {  // the rest of this packet is not published yet
+            tx_batch_.pop_back();
+            break;
+        }
         tx_.skip(*used);
         avail -= *used;
         if (!p.refused) off += align64(p.len);
-        tx_batch_.push_back(p);
     }
     return {};
 }

@@ -33,8 +33,8 @@ struct TxChain {
     unsigned slots() const { return 1 + nextras + nfrags; }
 };
 
-// Reads the packet at the head of AVAIL published requests, PEEK(I) giving
-// the I-th. The slots it takes; 0 if its chain is not all published yet;
+// Reads the packet at the head of AVAIL published requests, PEEK(I, R)
+// copying the I-th into R. The slots it takes; 0 if its chain is not all published yet;
 // an error (EPROTO) for a violation of the protocol.
 template <class Peek>
 Result<unsigned> parse_tx_chain(const Peek& peek, uint32_t avail, netif::GsoAccepted accepted,
@@ -58,14 +58,16 @@ Result<unsigned> parse_tx_chain(const Peek& peek, uint32_t avail, netif::GsoAcce
         return 0u;
     };
     out.nfrags = 0;
-    out.first = peek(0);
+    peek(0, out.first);
     if (auto st = txcheck::first(out.first); !st) return Unexpected{st.error()};
     out.meta = netif::from_tx_flags(out.first.flags);
     unsigned idx = 1;
     netif::ExtraChain extras(accepted);
     for (bool more = out.first.flags & netif::txf::extra_info; more;) {
         if (idx >= avail) return incomplete();
-        auto m = extras.take(netif::as_extra(peek(idx++)), out.meta);
+        netif::TxRequest raw;
+        peek(idx++, raw);
+        auto m = extras.take(netif::as_extra(raw), out.meta);
         if (!m) return Unexpected{m.error()};
         more = *m;
     }
@@ -76,10 +78,12 @@ Result<unsigned> parse_tx_chain(const Peek& peek, uint32_t avail, netif::GsoAcce
     uint32_t rest = out.first.size;
     for (bool more = out.first.flags & netif::txf::more_data; more;) {
         if (idx >= avail) return incomplete();
-        const netif::TxRequest r = peek(idx++);
+        // In bounds: frag() refuses a chain before nfrags reaches the end.
+        netif::TxRequest& r = out.frags[out.nfrags];
+        peek(idx++, r);
         if (auto st = txcheck::frag(r, 1 + out.nfrags, rest); !st) return Unexpected{st.error()};
+        ++out.nfrags;
         rest -= r.size;
-        out.frags[out.nfrags++] = r;
         more = (r.flags & netif::txf::more_data) != 0;
     }
     out.first_len = rest;

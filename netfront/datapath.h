@@ -16,5 +16,8 @@ inline constexpr unsigned kBudget = 256;        // frames per direction per wake
 // Requests are published every this many bytes of frames, so the backend
 // copies big frames while we read the next ones, rather than after.
 inline constexpr size_t kPushBytes = 64u << 10;
+// The pool page this many frames ahead is fetched for writing as each
+// frame goes on the ring (tx.cc, prefetch_tx_page).
+inline constexpr unsigned kPrefetchFrames = 2;
 
 }  // namespace xnet::netfront

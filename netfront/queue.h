@@ -69,9 +69,10 @@ class FrontQueue {
     enum class TxStop { budget, no_room, drained };
     void run_tx();
     TxStop send_tx_batch();
-    std::optional<unsigned> tx_room() const;
+    bool tx_room(unsigned& first) const;
     TxNext next_tx_frame(unsigned first, TxFrame& f);
     void put_tx(unsigned first, unsigned pages, const TxFrame& f);
+    void prefetch_tx_page() const;
     void reap_tx();
     bool take_tx_responses();  // frees the buffers of answered requests
 

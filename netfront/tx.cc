@@ -11,20 +11,23 @@
 
 #include "datapath.h"
 #include "runtime/log.h"
+#include "runtime/prefetch.h"
 
 namespace xnet::netfront {
 
 using netif::kPage;
 
-// Where the next frame goes in the pool, if the pool and the ring have
-// room for the largest one: its slots, an extra, and its pages.
-std::optional<unsigned> FrontQueue::tx_room() const {
-    if (tx_.free_slots() < netif::kMaxSlots + 1) return std::nullopt;
-    unsigned first = tx_head_ + kMaxFramePages > kPool ? 0 : tx_head_;
+// Whether the pool and the ring have room for the largest frame (its
+// slots, an extra, and its pages); FIRST: where it goes in the pool. (Not
+// an optional: one returned through the stack is stored in two parts and
+// read back in one, a stall at every frame; see BackRing::peek.)
+bool FrontQueue::tx_room(unsigned& first) const {
+    if (tx_.free_slots() < netif::kMaxSlots + 1) return false;
+    first = tx_head_ + kMaxFramePages > kPool ? 0 : tx_head_;
     for (unsigned i = 0; i < kMaxFramePages; ++i) {
-        if (tx_busy_[first + i]) return std::nullopt;
+        if (tx_busy_[first + i]) return false;
     }
-    return first;
+    return true;
 }
 
 // The next frame, in the pool at FIRST: a segment of a frame cut earlier,
@@ -94,6 +97,16 @@ void FrontQueue::put_tx(unsigned first, unsigned pages, const TxFrame& f) {
     tx_head_ = first + pages == kPool ? 0 : first + pages;
 }
 
+// The pool page kPrefetchFrames small frames ahead, which the backend
+// copied out of last: its first lines (where the headers go, and all of a
+// small frame) are fetched for writing now rather than when the next read
+// stores into them (runtime/prefetch.h).
+void FrontQueue::prefetch_tx_page() const {
+    const uint8_t* p = tx_page((tx_head_ + kPrefetchFrames) % kPool);
+    prefetch_for_write(p);
+    prefetch_for_write(p + 64);
+}
+
 // Frames onto the ring until the budget, the room or the TAP runs out;
 // published every kPushBytes so the backend copies while we read on.
 FrontQueue::TxStop FrontQueue::send_tx_batch() {
@@ -108,13 +121,13 @@ FrontQueue::TxStop FrontQueue::send_tx_batch() {
     };
     TxStop stop = TxStop::budget;
     for (unsigned sent = 0; sent < kBudget; ++sent) {
-        auto first = tx_room();
-        if (!first) {
+        unsigned first;
+        if (!tx_room(first)) {
             stop = TxStop::no_room;
             break;
         }
         TxFrame f;
-        TxNext next = next_tx_frame(*first, f);
+        TxNext next = next_tx_frame(first, f);
         if (next == TxNext::drained) {
             stop = TxStop::drained;
             break;
@@ -125,7 +138,8 @@ FrontQueue::TxStop FrontQueue::send_tx_batch() {
             c.drop(Drop::too_big);
             continue;
         }
-        put_tx(*first, pages, f);
+        put_tx(first, pages, f);
+        prefetch_tx_page();
         ++c.packets;
         c.bytes += f.len;
         unpushed += f.len;

@@ -128,13 +128,15 @@ class BackRing {
         return r;
     }
 
-    // Request I after the next one, copied out without taking it (a packet's
-    // slots are looked at together before any is consumed). Only for
-    // I < pending().
-    Req peek(RING_IDX i) const {
-        Req r;
-        std::memcpy(&r, &s_->ring[(req_cons_ + i) & (kSize - 1)].req, sizeof r);
-        return r;
+    // Request I after the next one, copied into INTO without taking it (a
+    // packet's slots are looked at together before any is consumed). Only
+    // for I < pending(). Straight into where the caller keeps it: a request
+    // returned by value and copied again is read back with loads that
+    // straddle the first copy's stores (12 bytes go as 8 + 4), and each such
+    // load waits for the stores to drain, which cost the backend a third of
+    // its time per 64-byte packet (docs/performance.md).
+    void peek(RING_IDX i, Req& into) const {
+        std::memcpy(&into, &s_->ring[(req_cons_ + i) & (kSize - 1)].req, sizeof into);
     }
     // Takes N requests already looked at with peek().
     void skip(RING_IDX n) { req_cons_ += n; }

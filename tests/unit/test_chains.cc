@@ -53,7 +53,7 @@ Slot extra(uint8_t type, uint16_t mss = 1448, uint8_t gso = XEN_NETIF_GSO_TYPE_T
 
 Result<unsigned> parse_tx(const std::vector<netif::TxRequest>& reqs, TxChain& c,
                           netif::GsoAccepted a = kBoth) {
-    auto peek = [&](uint32_t i) { return reqs.at(i); };
+    auto peek = [&](uint32_t i, netif::TxRequest& r) { r = reqs.at(i); };
     return netback::parse_tx_chain(peek, uint32_t(reqs.size()), a, c);
 }
 
