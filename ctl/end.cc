@@ -74,9 +74,8 @@ Expected<End, Failure> resolve(const Command& c, const Platform& p, const XenSto
     if (auto vif = parse_vif(c.ifname)) {
         std::string be =
             fmt::format("/local/domain/{}/backend/vif/{}/{}", p.self(), vif->dom, vif->devid);
-        auto ok = exists(be);
-        if (!ok) return Unexpected{ok.error()};
-        if (!*ok) {
+        XNET_TRY_ASSIGN(auto ok, exists(be));
+        if (!ok) {
             return Unexpected{
                 Failure{kNoInterface, fmt::format("no such interface: {} (no {})", c.ifname, be)}};
         }

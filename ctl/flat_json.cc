@@ -28,9 +28,8 @@ class Walker {
             for (size_t n = 0;; ++n) {
                 std::string key = std::to_string(n);
                 if (close == '}') {
-                    auto k = string();
-                    if (!k) return Unexpected{k.error()};
-                    key = *k;
+                    XNET_TRY_ASSIGN(auto k, string());
+                    key = k;
                     skip();
                     if (!peek(':')) return bad("':' expected");
                 }
@@ -48,9 +47,8 @@ class Walker {
             }
         }
         if (c == '"') {
-            auto v = string();
-            if (!v) return Unexpected{v.error()};
-            out.emplace_back(path, *v);
+            XNET_TRY_ASSIGN(auto v, string());
+            out.emplace_back(path, v);
             return {};
         }
         size_t start = i_;
@@ -119,8 +117,7 @@ class Walker {
 Result<Flat> flatten(std::string_view json) {
     Flat out;
     Walker w(json);
-    auto st = w.value("", out);
-    if (!st) return Unexpected{st.error()};
+    XNET_TRY(w.value("", out));
     if (!w.at_end()) return fail(EINVAL, "reading the daemon's reply: trailing bytes");
     return out;
 }
@@ -129,8 +126,7 @@ Result<std::vector<std::string_view>> array_items(std::string_view json, std::st
     Flat ignored;
     std::vector<std::string_view> items;
     Walker w(json, path, &items);
-    auto st = w.value("", ignored);
-    if (!st) return Unexpected{st.error()};
+    XNET_TRY(w.value("", ignored));
     if (!w.at_end()) return fail(EINVAL, "reading the daemon's reply: trailing bytes");
     return items;
 }

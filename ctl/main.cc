@@ -82,14 +82,13 @@ int list(const Command& c, const Platform& p) {
                        "daemon running?)"});
     }
     // One {"vifs":[...]} from all the replies.
-    std::string all;
+    std::vector<std::string> all;
     for (auto& r : replies) {
         auto items = array_items(r, "vifs");
         if (!items) return failed({kFailure, items.error().message()});
-        for (auto item : *items)
-            all += (all.empty() ? "" : ",") + std::string(item);
+        all.insert(all.end(), items->begin(), items->end());
     }
-    std::string reply = "{\"vifs\":[" + all + "]}";
+    std::string reply = control_list(all);
     auto f = flatten(reply);
     if (!f) return failed({kFailure, f.error().message()});
     if (c.json) {
@@ -113,6 +112,34 @@ int list(const Command& c, const Platform& p) {
     return kOk;
 }
 
+// xnetctl show --json: the settings, which of them a key sets, and with
+// --peer what the other end advertises.
+template <class Key>
+std::string show_json(const Command& c, const End& e, const Key& key, const offload::Policy& policy,
+                      const std::string& source) {
+    JsonWriter w;
+    w.begin_object();
+    w.field("interface", e.name).field("end", e.backend ? "backend" : "frontend");
+    w.field("dir", e.dir).field("profile", key(e.dir + "/offload/profile"));
+    w.key("settings").raw(offload::json(policy));
+    w.key("explicit").begin_array();
+    for (const auto& s : offload::kSettings) {
+        if (key(e.dir + "/offload/" + std::string(s.key))) w.value(s.key);
+    }
+    w.end_array();
+    w.field("source", source);
+    if (c.peer) {
+        w.key("peer").begin_object();
+        w.field("end", e.backend ? "frontend" : "backend").field("dir", e.peer_dir);
+        w.key("keys").begin_object();
+        for (const auto& k : peer_keys())
+            w.field(k, key(e.peer_dir + "/" + k));
+        w.end_object().end_object();
+    }
+    w.end_object();
+    return w.take();
+}
+
 int show(const Command& c, const End& e, const XenStore& xs) {
     auto key = [&](const std::string& path) -> std::optional<std::string> {
         auto v = xs.try_read(path);
@@ -133,34 +160,10 @@ int show(const Command& c, const End& e, const XenStore& xs) {
     }
     if (source == "keys") policy = offload::read_policy_keys(xs, e.dir, policy, policy).policy;
     auto profile = key(e.dir + "/offload/profile");
-    std::string pj = offload::json(policy);
 
     const char* end = e.backend ? "backend" : "frontend";
     if (c.json) {
-        std::string explicit_keys;
-        for (const auto& s : offload::kSettings) {
-            const std::string k(s.key);
-            if (key(e.dir + "/offload/" + k)) {
-                explicit_keys +=
-                    fmt::format("{}{}", explicit_keys.empty() ? "" : ",", json_quote(k));
-            }
-        }
-        std::string peer;
-        if (c.peer) {
-            std::string keys;
-            for (const auto& k : peer_keys()) {
-                auto v = key(e.peer_dir + "/" + k);
-                keys += fmt::format("{}{}:{}", keys.empty() ? "" : ",", json_quote(k),
-                                    v ? json_quote(*v) : "null");
-            }
-            peer = fmt::format(",\"peer\":{{\"end\":\"{}\",\"dir\":{},\"keys\":{{{}}}}}",
-                               e.backend ? "frontend" : "backend", json_quote(e.peer_dir), keys);
-        }
-        fmt::print(
-            "{{\"interface\":{},\"end\":\"{}\",\"dir\":{},\"profile\":{},\"settings\":{},"
-            "\"explicit\":[{}],\"source\":\"{}\"{}}}\n",
-            json_quote(e.name), end, json_quote(e.dir), profile ? json_quote(*profile) : "null", pj,
-            explicit_keys, source, peer);
+        fmt::print("{}\n", show_json(c, e, key, policy, source));
         return kOk;
     }
     fmt::print("Offload settings of {} ({} end, {}):\n", e.name, end, e.dir);
@@ -190,7 +193,7 @@ int write_keys(const End& e, const XenStore& xs,
                const std::vector<std::pair<std::string, std::string>>& kv) {
     auto st = xs.transact([&](XenStore::Tx tx) -> Status {
         for (auto& [k, v] : kv) {
-            if (auto w = xs.write(e.dir + "/offload/" + k, v, tx); !w) return w;
+            XNET_TRY(xs.write(e.dir + "/offload/" + k, v, tx));
         }
         return {};
     });

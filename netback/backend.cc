@@ -171,21 +171,16 @@ std::string Backend::control(std::string_view req) {
     std::string_view cmd = req.substr(0, sp);
     std::string_view arg = sp == std::string_view::npos ? "" : req.substr(sp + 1);
     if (cmd == "list" || (cmd == "stats" && arg.empty())) {
-        std::string out = "{\"vifs\":[";
-        bool first = true;
-        for (auto& [k, v] : vifs_) {
-            out += (first ? "" : ",") + v->json();
-            first = false;
-        }
-        return out + "]}";
+        std::vector<std::string> all;
+        for (auto& [k, v] : vifs_)
+            all.push_back(v->json());
+        return control_list(all);
     }
     if (cmd == "stats") {
         if (Vif* v = find(arg)) return v->json();
-        return fmt::format("{{\"error\":{}}}",
-                           json_quote(fmt::format("no such interface: {}", arg.substr(0, 32))));
+        return control_error(fmt::format("no such interface: {}", arg.substr(0, 32)));
     }
-    return fmt::format("{{\"error\":{}}}",
-                       json_quote(fmt::format("unknown request: {}", cmd.substr(0, 32))));
+    return control_error(fmt::format("unknown request: {}", cmd.substr(0, 32)));
 }
 
 }  // namespace xnet::netback

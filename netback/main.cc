@@ -27,10 +27,9 @@ int run(int argc, char** argv) {
     opts.max_queues = std::max(1u, std::thread::hardware_concurrency());
     auto own = [&](std::string_view key, cli::Args& a) -> Result<bool> {
         if (key != "--max-queues") return false;
-        auto v = a.value(key);
-        if (!v) return Unexpected{v.error()};
-        auto n = netif::parse_number(*v, 64);
-        if (!n || *n == 0) return fail(0, "--max-queues: '" + *v + "' is not in 1..64");
+        XNET_TRY_ASSIGN(auto v, a.value(key));
+        auto n = netif::parse_number(v, 64);
+        if (!n || *n == 0) return fail(0, "--max-queues: '" + v + "' is not in 1..64");
         opts.max_queues = unsigned(*n);
         return true;
     };
@@ -46,7 +45,7 @@ int run(int argc, char** argv) {
     netback::Backend backend(services);
     const std::string control = d.control(backend_control_path(d.platform()));
     auto start = [&]() -> Status {
-        if (auto st = backend.start(); !st) return st;
+        XNET_TRY(backend.start());
         log::info("serving vifs ({} platform, up to {} queues, policy {}), control socket {}",
                   platform_name(d.kind()), opts.max_queues, offload::describe(opts.policy),
                   control);

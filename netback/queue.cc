@@ -41,8 +41,7 @@ Result<std::unique_ptr<BackQueue>> BackQueue::start(Reactor& r, GrantTable& gt,
                                                     LocalPort& port, DeviceShared& vif,
                                                     unsigned index, const QueueKeys& keys) {
     std::unique_ptr<BackQueue> q(new BackQueue(r, gt, std::move(ev), port, vif, index, keys));
-    auto st = q->attach();
-    if (!st) return Unexpected{st.error()};
+    XNET_TRY(q->attach());
     return q;
 }
 
@@ -56,12 +55,10 @@ Status BackQueue::attach() {
         }
         return m;
     };
-    auto t = map(keys_.tx_ref, "tx-ring-ref");
-    if (!t) return Unexpected{t.error()};
-    auto x = map(keys_.rx_ref, "rx-ring-ref");
-    if (!x) return Unexpected{x.error()};
-    tx_map_ = std::move(*t);
-    rx_map_ = std::move(*x);
+    XNET_TRY_ASSIGN(auto t, map(keys_.tx_ref, "tx-ring-ref"));
+    XNET_TRY_ASSIGN(auto x, map(keys_.rx_ref, "rx-ring-ref"));
+    tx_map_ = std::move(t);
+    rx_map_ = std::move(x);
     auto* ts = static_cast<netif::TxSring*>(tx_map_.addr());
     auto* rs = static_cast<netif::RxSring*>(rx_map_.addr());
     // BACK_RING_ATTACH: start where the frontend's ring says responses are.
@@ -77,13 +74,11 @@ Status BackQueue::attach() {
         return p;
     };
     bool split = keys_.tx_port != keys_.rx_port;
-    auto tp = bind(keys_.tx_port, split ? "event-channel-tx" : "event-channel");
-    if (!tp) return Unexpected{tp.error()};
-    tx_local_ = rx_local_ = *tp;
+    XNET_TRY_ASSIGN(auto tp, bind(keys_.tx_port, split ? "event-channel-tx" : "event-channel"));
+    tx_local_ = rx_local_ = tp;
     if (split) {
-        auto rp = bind(keys_.rx_port, "event-channel-rx");
-        if (!rp) return Unexpected{rp.error()};
-        rx_local_ = *rp;
+        XNET_TRY_ASSIGN(auto rp, bind(keys_.rx_port, "event-channel-rx"));
+        rx_local_ = rp;
     }
     auto st = ev_watch_.watch(r_, ev_->fd(), EPOLLIN, [this](uint32_t) { on_event(); });
     if (!st) return st;

@@ -18,12 +18,11 @@ using netif::kPage;
 Result<bool> BackQueue::read_frame(RxFrame& f, size_t off) {
     vnet::Hdr h;
     iovec v{rx_arena_.get() + off, kMaxFrame};
-    auto n = port_.read(h, {&v, 1});
-    if (!n) return Unexpected{n.error()};
-    if (*n == 0) return false;
+    XNET_TRY_ASSIGN(auto n, port_.read(h, {&v, 1}));
+    if (n == 0) return false;
     auto& c = vif_.counters.tx;
     f.data = rx_arena_.get() + off;
-    f.len = uint32_t(*n);
+    f.len = uint32_t(n);
     if (f.len > netif::kMaxPacket || f.len < netif::kMinFrame) {
         c.drop(f.len < netif::kMinFrame ? Drop::runt : Drop::too_big);
         f.dropped = true;

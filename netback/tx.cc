@@ -16,7 +16,7 @@ Result<unsigned> BackQueue::gather_tx(RING_IDX avail, TxPacket& p) {
     auto used = parse_tx_chain([this](RING_IDX i, netif::TxRequest& r) { tx_.peek(i, r); }, avail,
                                {vif_.gso_accepted_v4, vif_.gso_accepted_v6}, c);
     if (!used || *used == 0) return used;
-    if (auto st = take_ids(c, p); !st) return Unexpected{st.error()};
+    XNET_TRY(take_ids(c, p));
     p.meta = c.meta;
     p.nextras = uint8_t(c.nextras);
     p.refused = c.refused;
@@ -35,9 +35,9 @@ Status BackQueue::take_ids(const TxChain& c, TxPacket& p) {
         p.ids[p.nslots++] = id;
         return {};
     };
-    if (auto st = take(c.first.id); !st) return st;
+    XNET_TRY(take(c.first.id));
     for (unsigned i = 0; i < c.nfrags; ++i) {
-        if (auto st = take(c.frags[i].id); !st) return st;
+        XNET_TRY(take(c.frags[i].id));
     }
     return {};
 }
@@ -133,14 +133,13 @@ Status BackQueue::gather_tx_batch(RING_IDX& avail) {
         // Parsed in place, for the reason plan_tx_copy builds its segments so.
         TxPacket& p = tx_batch_.emplace_back();
         p.off = uint32_t(off);
-        auto used = gather_tx(avail, p);
-        if (!used) return Unexpected{used.error()};
-        if (*used == 0) {  // the rest of this packet is not published yet
+        XNET_TRY_ASSIGN(auto used, gather_tx(avail, p));
+        if (used == 0) {  // the rest of this packet is not published yet
             tx_batch_.pop_back();
             break;
         }
-        tx_.skip(*used);
-        avail -= *used;
+        tx_.skip(used);
+        avail -= used;
         if (!p.refused) off += align64(p.len);
     }
     return {};

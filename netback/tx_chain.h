@@ -54,12 +54,12 @@ template <class Peek>
 Result<unsigned> parse_tx_chain(const Peek& peek, uint32_t avail, netif::GsoAccepted accepted,
                                 TxChain& out) {
     auto incomplete = [&]() -> Result<unsigned> {
-        if (auto st = txcheck::whole_ring(avail); !st) return Unexpected{st.error()};
+        XNET_TRY(txcheck::whole_ring(avail));
         return 0u;
     };
     out.nfrags = 0;
     peek(0, out.first);
-    if (auto st = txcheck::first(out.first); !st) return Unexpected{st.error()};
+    XNET_TRY(txcheck::first(out.first));
     out.meta = netif::from_tx_flags(out.first.flags);
     unsigned idx = 1;
     netif::ExtraChain extras(accepted);
@@ -67,27 +67,24 @@ Result<unsigned> parse_tx_chain(const Peek& peek, uint32_t avail, netif::GsoAcce
         if (idx >= avail) return incomplete();
         netif::TxRequest raw;
         peek(idx++, raw);
-        auto m = extras.take(netif::as_extra(raw), out.meta);
-        if (!m) return Unexpected{m.error()};
-        more = *m;
+        XNET_TRY_ASSIGN(auto m, extras.take(netif::as_extra(raw), out.meta));
+        more = m;
     }
     out.nextras = extras.slots();
-    if (auto st = txcheck::gso_below_size(out.meta, out.first.size); !st) {
-        return Unexpected{st.error()};
-    }
+    XNET_TRY(txcheck::gso_below_size(out.meta, out.first.size));
     uint32_t rest = out.first.size;
     for (bool more = out.first.flags & netif::txf::more_data; more;) {
         if (idx >= avail) return incomplete();
         // In bounds: frag() refuses a chain before nfrags reaches the end.
         netif::TxRequest& r = out.frags[out.nfrags];
         peek(idx++, r);
-        if (auto st = txcheck::frag(r, 1 + out.nfrags, rest); !st) return Unexpected{st.error()};
+        XNET_TRY(txcheck::frag(r, 1 + out.nfrags, rest));
         ++out.nfrags;
         rest -= r.size;
         more = (r.flags & netif::txf::more_data) != 0;
     }
     out.first_len = rest;
-    if (auto st = txcheck::first_fits(out.first, rest); !st) return Unexpected{st.error()};
+    XNET_TRY(txcheck::first_fits(out.first, rest));
     out.refused = txcheck::refusal(out);
     return idx;
 }

@@ -18,6 +18,7 @@
 #include "netif/netif_keys.h"
 #include "netif/policy_keys.h"
 #include "netif/xs_keys.h"
+#include "runtime/json.h"
 #include "runtime/log.h"
 
 namespace xnet::netback {
@@ -53,9 +54,8 @@ Vif::~Vif() {
 // back (and the vif with it, as it then never sees itself removed).
 Status Vif::write_in_dir(const std::function<Status(XenStore::Tx)>& writes) {
     return s_.xs.transact([&](XenStore::Tx tx) -> Status {
-        auto dir = s_.xs.try_read(dir_, tx);
-        if (!dir) return Unexpected{dir.error()};
-        if (!*dir) return {};  // being removed
+        XNET_TRY_ASSIGN(auto dir, s_.xs.try_read(dir_, tx));
+        if (!dir) return {};  // being removed
         return writes(tx);
     });
 }
@@ -160,12 +160,10 @@ Status Vif::setup() {
     const auto& p = policy_.policy();
     if (!link_) {
         // Survives a restart of the daemon with its bridge membership.
-        auto l = s_.open_link(name(), true);
-        if (!l) return Unexpected{l.error()};
-        link_ = std::move(*l);
+        XNET_TRY_ASSIGN(auto l, s_.open_link(name(), true));
+        link_ = std::move(l);
     }
-    auto mtu = netif::read_mtu(s_.xs, dir_);
-    if (!mtu) return Unexpected{mtu.error()};
+    XNET_TRY_ASSIGN(auto mtu, netif::read_mtu(s_.xs, dir_));
     LinkSetup setup;
     // The most we could take; narrowed to what the frontend accepts when
     // it connects.
@@ -173,7 +171,7 @@ Status Vif::setup() {
     setup.offload = {.csum = true, .tso4 = gso, .tso6 = gso};
     // As Linux netback: the dom0 side never originates frames of its own.
     setup.mac = std::array<uint8_t, 6>{0xfe, 0xff, 0xff, 0xff, 0xff, 0xff};
-    setup.mtu = mtu->value_or(0);
+    setup.mtu = mtu.value_or(0);
     setup.gso_max_size = s_.options.gso_max_size;
     auto st = prepare_link(*link_, setup);
     if (!st) return st;
@@ -196,36 +194,30 @@ Status Vif::setup() {
 
 Result<Vif::FrontendKeys> Vif::read_frontend() {
     FrontendKeys k;
-    auto st = require_flag(s_.xs, fe(key::request_rx_copy),
-                           "the frontend does not do rx-copy (request-rx-copy)");
-    if (!st) return Unexpected{st.error()};
-    st = require_flag(s_.xs, fe(key::feature_rx_notify), "feature-rx-notify is mandatory");
-    if (!st) return Unexpected{st.error()};
-    auto features = offload::read_features(s_.xs, fe_dir_);
-    if (!features) return Unexpected{features.error()};
-    k.features = *features;
-    auto reconnect = read_flag(s_.xs, fe(key::feature_xnet_reconnect));
-    if (!reconnect) return Unexpected{reconnect.error()};
-    k.reconnect = *reconnect;
-    auto queues = read_number(s_.xs, fe(key::multi_queue_num_queues), UINT32_MAX, 1);
-    if (!queues) return Unexpected{queues.error()};
-    if (*queues == 0 || *queues > s_.options.max_queues) {
-        return fail(EINVAL, fmt::format("multi-queue-num-queues {} is not in 1..{}", *queues,
+    XNET_TRY(require_flag(s_.xs, fe(key::request_rx_copy),
+                          "the frontend does not do rx-copy (request-rx-copy)"));
+    XNET_TRY(require_flag(s_.xs, fe(key::feature_rx_notify), "feature-rx-notify is mandatory"));
+    XNET_TRY_ASSIGN(auto features, offload::read_features(s_.xs, fe_dir_));
+    k.features = features;
+    XNET_TRY_ASSIGN(auto reconnect, read_flag(s_.xs, fe(key::feature_xnet_reconnect)));
+    k.reconnect = reconnect;
+    XNET_TRY_ASSIGN(auto queues,
+                    read_number(s_.xs, fe(key::multi_queue_num_queues), UINT32_MAX, 1));
+    if (queues == 0 || queues > s_.options.max_queues) {
+        return fail(EINVAL, fmt::format("multi-queue-num-queues {} is not in 1..{}", queues,
                                         s_.options.max_queues));
     }
-    k.queues = unsigned(*queues);
+    k.queues = unsigned(queues);
     for (unsigned i = 0; i < k.queues; ++i) {
-        auto q = netif::read_queue_keys(s_.xs, fe_dir_, k.queues, i);
-        if (!q) return Unexpected{q.error()};
-        k.q.push_back(*q);
+        XNET_TRY_ASSIGN(auto q, netif::read_queue_keys(s_.xs, fe_dir_, k.queues, i));
+        k.q.push_back(q);
     }
     return k;
 }
 
 Status Vif::connect() {
-    auto k = read_frontend();
-    if (!k) return Unexpected{k.error()};
-    fe_keys_ = std::make_unique<FrontendKeys>(*k);
+    XNET_TRY_ASSIGN(auto k, read_frontend());
+    fe_keys_ = std::make_unique<FrontendKeys>(k);
     // What the frontend read from our keys: taken for this connection
     // even if the policy later narrows it (see apply_policy).
     auto a = offload::advertised(policy_.policy());
@@ -235,15 +227,12 @@ Status Vif::connect() {
     if (!st) return st;
     const auto& tx = shared_.tx;
 
-    for (unsigned i = 0; i < k->queues; ++i) {
-        auto port = link_->queue(i);
-        if (!port) return Unexpected{port.error()};
-        auto ev = s_.platform.open_evtchn();
-        if (!ev) return Unexpected{ev.error()};
-        auto q =
-            BackQueue::start(s_.reactor, s_.gnttab, std::move(*ev), **port, shared_, i, k->q[i]);
-        if (!q) return Unexpected{q.error()};
-        queues_.push_back(std::move(*q));
+    for (unsigned i = 0; i < k.queues; ++i) {
+        XNET_TRY_ASSIGN(auto port, link_->queue(i));
+        XNET_TRY_ASSIGN(auto ev, s_.platform.open_evtchn());
+        XNET_TRY_ASSIGN(auto q, BackQueue::start(s_.reactor, s_.gnttab, std::move(ev), *port,
+                                                 shared_, i, k.q[i]));
+        queues_.push_back(std::move(q));
     }
     if (!(st = link_->set_carrier(true))) return st;
     write_own(key::carrier, "1");
@@ -252,8 +241,8 @@ Status Vif::connect() {
     log::info(
         "{}: connected: {} queue{}, {} event channels, to guest: csum_blank v4 {} v6 {} "
         "gso v4 {} v6 {} sg {}, from guest: rx-checksum {}",
-        name(), k->queues, k->queues > 1 ? "s" : "",
-        k->q[0].tx_port != k->q[0].rx_port ? "split" : "shared", tx.csum_blank_v4, tx.csum_blank_v6,
+        name(), k.queues, k.queues > 1 ? "s" : "",
+        k.q[0].tx_port != k.q[0].rx_port ? "split" : "shared", tx.csum_blank_v4, tx.csum_blank_v6,
         tx.gso_v4, tx.gso_v6, tx.sg, shared_.rx.checksum);
     return {};
 }
@@ -392,14 +381,20 @@ void Vif::check_peer() {
 }
 
 std::string Vif::json() const {
-    std::string per_queue;
+    JsonWriter w;
+    w.begin_object();
+    w.field("name", name()).field("domid", dom()).field("devid", devid_);
+    w.field("end", "backend").field("state", netif::state_name(state_));
+    w.field("queues", queues_.size());
+    w.key("queue_packets").begin_array();
     for (const auto& q : queues_)
-        per_queue += fmt::format("{}{}", per_queue.empty() ? "" : ",", q->packets());
-    return fmt::format(
-        "{{\"name\":\"{}\",\"domid\":{},\"devid\":{},\"end\":\"backend\",\"state\":\"{}\","
-        "\"queues\":{},\"queue_packets\":[{}],\"broken\":{},\"policy\":{},\"counters\":{}}}",
-        name(), dom(), devid_, netif::state_name(state_), queues_.size(), per_queue, broken_,
-        offload::json(policy_.policy()), shared_.counters.json());
+        w.value(q->packets());
+    w.end_array();
+    w.field("broken", broken_);
+    w.key("policy").raw(offload::json(policy_.policy()));
+    w.key("counters").raw(shared_.counters.json());
+    w.end_object();
+    return w.take();
 }
 
 }  // namespace xnet::netback

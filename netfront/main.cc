@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "device/daemon.h"
+#include "runtime/control.h"
 #include "runtime/log.h"
 #include "xenbus.h"
 
@@ -25,19 +26,18 @@ int run(int argc, char** argv) {
     bool have_devid = false;
     auto own = [&](std::string_view key, cli::Args& a) -> Result<bool> {
         if (key != "--devid" && key != "--ifname" && key != "--queues") return false;
-        auto v = a.value(key);
-        if (!v) return Unexpected{v.error()};
+        XNET_TRY_ASSIGN(auto v, a.value(key));
         if (key == "--devid") {
-            auto n = netif::parse_number(*v, 0xffff);
-            if (!n) return fail(0, "--devid: '" + *v + "' is not a device id");
+            auto n = netif::parse_number(v, 0xffff);
+            if (!n) return fail(0, "--devid: '" + v + "' is not a device id");
             opts.devid = unsigned(*n);
             have_devid = true;
         } else if (key == "--ifname") {
-            if (v->empty() || v->size() > 15) return fail(0, "--ifname: bad interface name");
-            opts.ifname = *v;
+            if (v.empty() || v.size() > 15) return fail(0, "--ifname: bad interface name");
+            opts.ifname = v;
         } else {
-            auto n = netif::parse_number(*v, 64);
-            if (!n || *n == 0) return fail(0, "--queues: '" + *v + "' is not in 1..64");
+            auto n = netif::parse_number(v, 64);
+            if (!n || *n == 0) return fail(0, "--queues: '" + v + "' is not in 1..64");
             opts.queues = unsigned(*n);
         }
         return true;
@@ -55,9 +55,9 @@ int run(int argc, char** argv) {
     const std::string control = d.control(frontend_control_path(d.platform(), opts.devid));
     auto handler = [&](std::string_view r) -> std::string {
         if (r == "list" || r == "stats" || r == "stats " + front.name()) {
-            return r == "list" ? "{\"vifs\":[" + front.json() + "]}" : front.json();
+            return r == "list" ? control_list({front.json()}) : front.json();
         }
-        return "{\"error\":\"unknown request\"}";
+        return control_error(fmt::format("unknown request: {}", r.substr(0, 32)));
     };
     return d.serve(
         control, handler, [&] { return front.start(); }, "stopping");

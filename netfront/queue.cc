@@ -30,18 +30,14 @@ Result<std::unique_ptr<FrontQueue>> FrontQueue::create(GrantShare& gs,
         }
         return s;
     };
-    auto t = share(1, true, "TX ring");
-    if (!t) return Unexpected{t.error()};
-    auto r = share(1, true, "RX ring");
-    if (!r) return Unexpected{r.error()};
-    auto tp = share(kPool, false, "TX buffers");
-    if (!tp) return Unexpected{tp.error()};
-    auto rp = share(kPool, true, "RX buffers");
-    if (!rp) return Unexpected{rp.error()};
-    q->tx_ring_page_ = std::move(*t);
-    q->rx_ring_page_ = std::move(*r);
-    q->tx_pool_ = std::move(*tp);
-    q->rx_pool_ = std::move(*rp);
+    XNET_TRY_ASSIGN(auto t, share(1, true, "TX ring"));
+    XNET_TRY_ASSIGN(auto r, share(1, true, "RX ring"));
+    XNET_TRY_ASSIGN(auto tp, share(kPool, false, "TX buffers"));
+    XNET_TRY_ASSIGN(auto rp, share(kPool, true, "RX buffers"));
+    q->tx_ring_page_ = std::move(t);
+    q->rx_ring_page_ = std::move(r);
+    q->tx_pool_ = std::move(tp);
+    q->rx_pool_ = std::move(rp);
 
     auto* ts = static_cast<netif::TxSring*>(q->tx_ring_page_.addr());
     auto* rs = static_cast<netif::RxSring*>(q->rx_ring_page_.addr());
@@ -52,13 +48,11 @@ Result<std::unique_ptr<FrontQueue>> FrontQueue::create(GrantShare& gs,
     q->keys_.tx_ref = q->tx_ring_page_.refs()[0];
     q->keys_.rx_ref = q->rx_ring_page_.refs()[0];
 
-    auto port = q->ev_->alloc_unbound(f.peer);
-    if (!port) return Unexpected{port.error()};
-    q->keys_.tx_port = q->keys_.rx_port = *port;
+    XNET_TRY_ASSIGN(auto port, q->ev_->alloc_unbound(f.peer));
+    q->keys_.tx_port = q->keys_.rx_port = port;
     if (split) {
-        auto rx = q->ev_->alloc_unbound(f.peer);
-        if (!rx) return Unexpected{rx.error()};
-        q->keys_.rx_port = *rx;
+        XNET_TRY_ASSIGN(auto rx, q->ev_->alloc_unbound(f.peer));
+        q->keys_.rx_port = rx;
     }
     for (unsigned i = 0; i < kPool; ++i)
         q->rx_free_.push_back(uint16_t(kPool - 1 - i));

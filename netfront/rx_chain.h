@@ -54,9 +54,7 @@ Result<bool> parse_rx_chain(const Peek& peek, const Buf& buf, uint32_t avail,
         const int32_t b = buf(idx++);
         // The first slot must carry data; a negative status is an error.
         const bool error = r.status < 0 || (out.npieces == 0 && r.status == 0);
-        if (auto st = rxcheck::piece(r, b, out.npieces, error); !st) {
-            return Unexpected{st.error()};
-        }
+        XNET_TRY(rxcheck::piece(r, b, out.npieces, error));
         if (out.npieces == 0) out.meta = netif::from_rx_flags(r.flags);
         out.peer_error = out.peer_error || error;
         const auto len = uint16_t(r.status > 0 ? r.status : 0);
@@ -65,9 +63,8 @@ Result<bool> parse_rx_chain(const Peek& peek, const Buf& buf, uint32_t avail,
         bool more_extra = out.npieces == 1 && (r.flags & netif::rxf::extra_info);
         while (more_extra) {
             if (idx >= avail) break;
-            auto m = extras.take(netif::as_extra(peek(idx++)), out.meta);
-            if (!m) return Unexpected{m.error()};
-            more_extra = *m;
+            XNET_TRY_ASSIGN(auto m, extras.take(netif::as_extra(peek(idx++)), out.meta));
+            more_extra = m;
         }
         if (more_extra) break;  // the rest is not published yet
         if (!(r.flags & netif::rxf::more_data)) {
@@ -75,7 +72,7 @@ Result<bool> parse_rx_chain(const Peek& peek, const Buf& buf, uint32_t avail,
             return true;
         }
     }
-    if (auto st = rxcheck::whole_ring(avail); !st) return Unexpected{st.error()};
+    XNET_TRY(rxcheck::whole_ring(avail));
     return false;
 }
 

@@ -17,6 +17,7 @@
 #include "netif/netif_keys.h"
 #include "netif/policy_keys.h"
 #include "netif/xs_keys.h"
+#include "runtime/json.h"
 #include "runtime/log.h"
 
 namespace xnet::netfront {
@@ -68,21 +69,18 @@ void Frontend::on_fault(const Error& e) {
 
 Status Frontend::start() {
     dir_ = fmt::format("/local/domain/{}/device/vif/{}", p_.self(), o_.devid);
-    auto bid = read_number(xs_, fe(key::backend_id), 0x7fef);
-    if (!bid) return Unexpected{bid.error()};
-    shared_.peer = DomId(*bid);
-    auto peer = xs_.read(fe(key::backend));
-    if (!peer) return Unexpected{peer.error()};
-    std::string want = fmt::format("/local/domain/{}/backend/vif/{}/{}", *bid, p_.self(), o_.devid);
-    if (*peer != want) {
+    XNET_TRY_ASSIGN(auto bid, read_number(xs_, fe(key::backend_id), 0x7fef));
+    shared_.peer = DomId(bid);
+    XNET_TRY_ASSIGN(auto peer, xs_.read(fe(key::backend)));
+    std::string want = fmt::format("/local/domain/{}/backend/vif/{}/{}", bid, p_.self(), o_.devid);
+    if (peer != want) {
         return fail(EINVAL, fmt::format("reading {}: '{}', expected {}", fe(key::backend),
-                                        peer->substr(0, 128), want));
+                                        peer.substr(0, 128), want));
     }
     be_dir_ = want;
 
-    auto l = o_.open_link(o_.ifname, false);
-    if (!l) return Unexpected{l.error()};
-    link_ = std::move(*l);
+    XNET_TRY_ASSIGN(auto l, o_.open_link(o_.ifname, false));
+    link_ = std::move(l);
     LinkSetup setup;
     setup.offload = {.csum = true};
     setup.gso_max_size = link::kNetifGsoMaxSize;
@@ -91,9 +89,8 @@ Status Frontend::start() {
         if (!m) return fail(EINVAL, fmt::format("reading {}: '{}'", fe(key::mac), **mac));
         setup.mac = *m;
     }
-    auto mtu = netif::read_mtu(xs_, dir_);
-    if (!mtu) return Unexpected{mtu.error()};
-    setup.mtu = mtu->value_or(0);
+    XNET_TRY_ASSIGN(auto mtu, netif::read_mtu(xs_, dir_));
+    setup.mtu = mtu.value_or(0);
     auto st = prepare_link(*link_, setup);
     if (!st) return st;
 
@@ -122,20 +119,16 @@ void Frontend::on_store() {
 Result<Frontend::BackendKeys> Frontend::read_backend() {
     auto flag = [&](std::string_view k) { return read_flag(xs_, be(k)); };
     BackendKeys b;
-    auto st =
-        require_flag(xs_, be(key::feature_rx_copy), "the backend does not offer feature-rx-copy");
-    if (!st) return Unexpected{st.error()};
-    auto split = flag(key::feature_split_event_channels);
-    if (!split) return Unexpected{split.error()};
-    b.split = *split;
-    auto features = offload::read_features(xs_, be_dir_);
-    if (!features) return Unexpected{features.error()};
-    b.features = *features;
+    XNET_TRY(
+        require_flag(xs_, be(key::feature_rx_copy), "the backend does not offer feature-rx-copy"));
+    XNET_TRY_ASSIGN(auto split, flag(key::feature_split_event_channels));
+    b.split = split;
+    XNET_TRY_ASSIGN(auto features, offload::read_features(xs_, be_dir_));
+    b.features = features;
     const auto max_queues = be(key::multi_queue_max_queues);
-    auto queues = read_number(xs_, max_queues, 1024, 1);
-    if (!queues) return Unexpected{queues.error()};
-    if (*queues == 0) return fail(EINVAL, max_queues + " is 0");
-    b.max_queues = unsigned(*queues);
+    XNET_TRY_ASSIGN(auto queues, read_number(xs_, max_queues, 1024, 1));
+    if (queues == 0) return fail(EINVAL, max_queues + " is 0");
+    b.max_queues = unsigned(queues);
     return b;
 }
 
@@ -179,7 +172,7 @@ Status Frontend::write_keys(const BackendKeys& b) {
         if (auto kids = xs_.directory(dir_, tx)) {
             for (auto& k : *kids) {
                 if (!netif::is_queue_key(k)) continue;
-                if (auto st = xs_.rm(fe(k), tx); !st) return st;
+                XNET_TRY(xs_.rm(fe(k), tx));
             }
         }
         auto w = [&](std::string_view k, auto value) {
@@ -201,32 +194,28 @@ Status Frontend::write_keys(const BackendKeys& b) {
 }
 
 Status Frontend::connect() {
-    auto b = read_backend();
-    if (!b) return Unexpected{b.error()};
-    be_keys_ = std::make_unique<BackendKeys>(*b);
+    XNET_TRY_ASSIGN(auto b, read_backend());
+    be_keys_ = std::make_unique<BackendKeys>(b);
     auto st = derive_rules();
     if (!st) return st;
 
-    unsigned n = std::max(1u, std::min(o_.queues, b->max_queues));
+    unsigned n = std::max(1u, std::min(o_.queues, b.max_queues));
     for (unsigned i = 0; i < n; ++i) {
-        auto ev = p_.open_evtchn();
-        if (!ev) return Unexpected{ev.error()};
-        auto q = FrontQueue::create(gs_, std::move(*ev), shared_, i, b->split);
-        if (!q) return Unexpected{q.error()};
-        queues_.push_back(std::move(*q));
+        XNET_TRY_ASSIGN(auto ev, p_.open_evtchn());
+        XNET_TRY_ASSIGN(auto q, FrontQueue::create(gs_, std::move(ev), shared_, i, b.split));
+        queues_.push_back(std::move(q));
     }
-    if (!(st = write_keys(*b))) return st;
+    if (!(st = write_keys(b))) return st;
     log::info("{}: {} -> Connected ({} queue{}, {} event channels)", name(),
-              netif::state_name(state_), n, n > 1 ? "s" : "", b->split ? "split" : "shared");
+              netif::state_name(state_), n, n > 1 ? "s" : "", b.split ? "split" : "shared");
     state_ = State::connected;
     return {};
 }
 
 Status Frontend::run_queues() {
     for (size_t i = 0; i < queues_.size(); ++i) {
-        auto port = link_->queue(unsigned(i));
-        if (!port) return Unexpected{port.error()};
-        auto st = queues_[i]->start(r_, **port);
+        XNET_TRY_ASSIGN(auto port, link_->queue(unsigned(i)));
+        auto st = queues_[i]->start(r_, *port);
         if (!st) return st;
     }
     running_ = true;
@@ -320,11 +309,14 @@ void Frontend::reconcile() {
 }
 
 std::string Frontend::json() const {
-    return fmt::format(
-        "{{\"name\":\"{}\",\"devid\":{},\"end\":\"frontend\",\"state\":\"{}\",\"queues\":{},"
-        "\"policy\":{},\"counters\":{}}}",
-        name(), o_.devid, netif::state_name(state_), queues_.size(),
-        offload::json(policy_.policy()), shared_.counters.json());
+    JsonWriter w;
+    w.begin_object();
+    w.field("name", name()).field("devid", o_.devid).field("end", "frontend");
+    w.field("state", netif::state_name(state_)).field("queues", queues_.size());
+    w.key("policy").raw(offload::json(policy_.policy()));
+    w.key("counters").raw(shared_.counters.json());
+    w.end_object();
+    return w.take();
 }
 
 }  // namespace xnet::netfront

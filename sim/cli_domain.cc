@@ -41,9 +41,8 @@ std::optional<pid_t> daemon_pid(const std::string& dir) {
 
 Result<simproto::Reply> toolstack_call(const std::string& dir, const Request& req,
                                        const char* what) {
-    auto conn = sim_client::SimConn::open(dir, 0);
-    if (!conn) return Unexpected{conn.error()};
-    return conn->call(req, nullptr, what);
+    XNET_TRY_ASSIGN(auto conn, sim_client::SimConn::open(dir, 0));
+    return conn.call(req, nullptr, what);
 }
 
 // Kills whatever runs in the namespace, then removes it.
@@ -81,22 +80,22 @@ Status write_domain_entries(const XenStore& xs, uint32_t dom, const std::string&
     std::vector<XsPerm> no{{0, XsPerm::none}};
     return xs.transact([&](XenStore::Tx t) -> Status {
         auto mknod = [&](const std::string& p, const std::vector<XsPerm>& perms) -> Status {
-            if (auto r = xs.write(p, "", t); !r) return r;
+            XNET_TRY(xs.write(p, "", t));
             return xs.set_perms(p, perms, t);
         };
         for (const auto& p : {dp, vm}) {
             if (auto r = xs.rm(p, t); !r && r.error().code != ENOENT) return r;
-            if (auto r = mknod(p, ro); !r) return r;
+            XNET_TRY(mknod(p, ro));
         }
-        if (auto r = mknod(fmt::format("/libxl/{}", dom), no); !r) return r;
-        if (auto r = mknod(fmt::format("/libxl/{}/device", dom), no); !r) return r;
+        XNET_TRY(mknod(fmt::format("/libxl/{}", dom), no));
+        XNET_TRY(mknod(fmt::format("/libxl/{}/device", dom), no));
         for (const char* sub : {"cpu", "memory", "device", "control"}) {
-            if (auto r = mknod(dp + "/" + sub, ro); !r) return r;
+            XNET_TRY(mknod(dp + "/" + sub, ro));
         }
         for (const char* sub : {"control/shutdown", "control/feature-poweroff",
                                 "control/feature-reboot", "control/feature-suspend",
                                 "control/sysrq", "data", "drivers", "feature", "attr", "error"}) {
-            if (auto r = mknod(dp + "/" + sub, rw); !r) return r;
+            XNET_TRY(mknod(dp + "/" + sub, rw));
         }
         const std::pair<std::string, std::string> keys[] = {
             {dp + "/vm", vm},
@@ -110,7 +109,7 @@ Status write_domain_entries(const XenStore& xs, uint32_t dom, const std::string&
             {fmt::format("/libxl/{}/type", dom), "pv"},
         };
         for (const auto& [k, v] : keys) {
-            if (auto r = xs.write(k, v, t); !r) return r;
+            XNET_TRY(xs.write(k, v, t));
         }
         return {};
     });
@@ -179,9 +178,8 @@ int destroy(const std::string& dir, uint32_t dom) {
 }
 
 Result<std::vector<uint32_t>> list_domains(const std::string& dir) {
-    auto rep = toolstack_call(dir, Request{Op::domain_list}, "listing domains");
-    if (!rep) return Unexpected{rep.error()};
-    return std::vector<uint32_t>(rep->refs, rep->refs + rep->count);
+    XNET_TRY_ASSIGN(auto rep, toolstack_call(dir, Request{Op::domain_list}, "listing domains"));
+    return std::vector<uint32_t>(rep.refs, rep.refs + rep.count);
 }
 
 }  // namespace

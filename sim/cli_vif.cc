@@ -84,8 +84,8 @@ Status write_device(const XenStore& xs, const Vif& v) {
         for (const auto& [path, perms] :
              {std::pair{v.fe(), fe_perms}, std::pair{v.be(), be_perms}}) {
             if (auto r = xs.rm(path, t); !r && r.error().code != ENOENT) return r;
-            if (auto r = xs.mkdir(path, t); !r) return r;
-            if (auto r = xs.set_perms(path, perms, t); !r) return r;
+            XNET_TRY(xs.mkdir(path, t));
+            XNET_TRY(xs.set_perms(path, perms, t));
         }
         std::vector<std::pair<std::string, std::string>> fe{
             {"backend", v.be()}, {"backend-id", std::to_string(v.backend)},
@@ -103,13 +103,13 @@ Status write_device(const XenStore& xs, const Vif& v) {
         if (!v.ip.empty()) be.emplace_back("ip", v.ip);
         if (!v.checksum.empty()) be.emplace_back("checksum", v.checksum);
         for (const auto& [k, val] : fe) {
-            if (auto r = xs.write(v.fe() + "/" + k, val, t); !r) return r;
+            XNET_TRY(xs.write(v.fe() + "/" + k, val, t));
         }
         for (const auto& [k, val] : be) {
-            if (auto r = xs.write(v.be() + "/" + k, val, t); !r) return r;
-            if (auto r = xs.write(v.libxl() + "/" + k, val, t); !r) return r;
+            XNET_TRY(xs.write(v.be() + "/" + k, val, t));
+            XNET_TRY(xs.write(v.libxl() + "/" + k, val, t));
         }
-        if (auto r = xs.write(v.libxl() + "/frontend", v.fe(), t); !r) return r;
+        XNET_TRY(xs.write(v.libxl() + "/frontend", v.fe(), t));
         return xs.write(v.libxl() + "/backend", v.be(), t);
     });
 }
@@ -228,11 +228,10 @@ int vif_remove(const std::string& dir, const Args& args) {
     }
     if (auto s = xs->try_read(v.be() + "/script"); s && *s) v.script = **s;
     auto closing = xs->transact([&](XenStore::Tx t) -> Status {
-        auto state = xs->try_read(v.be() + "/state", t);
-        if (!state) return Unexpected{state.error()};
-        if (!*state) return {};  // the backend is gone already
-        if (auto r = xs->write(v.be() + "/online", "0", t); !r) return r;
-        if (**state != "6") return xs->write(v.be() + "/state", "5", t);
+        XNET_TRY_ASSIGN(auto state, xs->try_read(v.be() + "/state", t));
+        if (!state) return {};  // the backend is gone already
+        XNET_TRY(xs->write(v.be() + "/online", "0", t));
+        if (*state != "6") return xs->write(v.be() + "/state", "5", t);
         return {};
     });
     if (!closing) return error(closing.error().message());

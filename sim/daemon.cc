@@ -1,12 +1,11 @@
-// The daemon's sockets and loop. Bad clients cost only their own
+// The daemon's sockets, served on the shared reactor (runtime/reactor.h)
+// as the daemons' are. Bad clients cost only their own
 // connection: oversized xenstore messages and malformed platform requests
 // close it, a client that stops reading is dropped once its backlog passes
 // a bound, and nothing a client sends can stop the loop.
 #include "daemon.h"
 
-#include <poll.h>
-#include <signal.h>
-#include <sys/signalfd.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +21,7 @@
 #include "hypervisor.h"
 #include "platform/sim/sim_proto.h"
 #include "runtime/fd.h"
+#include "runtime/reactor.h"
 #include "store.h"
 #include "xs_server.h"
 
@@ -31,26 +31,28 @@ namespace {
 using namespace simproto;
 namespace fs = std::filesystem;
 
-constexpr size_t kMaxBacklog = 4 << 20;  // unread replies and events per connection
+constexpr size_t kMaxBacklog = 4 << 20;         // unread replies and events per connection
+constexpr std::chrono::seconds kRetryEvery{1};  // Hypervisor::retry_deferred
 
 class Daemon {
   public:
-    explicit Daemon(std::string dir)
+    Daemon(std::string dir, Reactor& r)
         : dir_(std::move(dir)),
+          r_(r),
           store_([this](const WatchEvent& ev) { xs_.watch_event(ev); }),
           xs_(store_, [this](ConnId c, const std::string& bytes) { queue(c, bytes); }) {}
 
     Status start() {
-        auto hv = Hypervisor::create(
-            {[this](DomId d) { return listen_for(d); }, [this](DomId d) { domain_gone(d); }});
-        if (!hv) return Unexpected{hv.error()};
-        hv_ = std::make_unique<Hypervisor>(std::move(*hv));
-        if (auto r = hv_->create_domain(0); !r) return r;
+        XNET_TRY_ASSIGN(auto hv, Hypervisor::create({[this](DomId d) { return listen_for(d); },
+                                                     [this](DomId d) { domain_gone(d); }}));
+        hv_ = std::make_unique<Hypervisor>(std::move(hv));
+        XNET_TRY(hv_->create_domain(0));
         // What xen-init-dom0 writes for the control domain.
         store_.connect(kToolstack, 0, true);
         (void)store_.write(kToolstack, 0, "/local/domain/0/name", "Domain-0");
         (void)store_.write(kToolstack, 0, "/local/domain/0/domid", "0");
         (void)store_.introduce(kToolstack, 0);
+        arm_retry();
         return {};
     }
 
@@ -62,28 +64,52 @@ class Daemon {
         }
     }
 
-    Status loop();
-
   private:
     enum class Kind { xs_listen, plat_listen, xs, plat };
     struct Conn {
         Kind kind;
         DomId dom;
         UniqueFd fd;
-        std::string out;  // xenstore bytes not yet written
+        std::string out;        // xenstore bytes not yet written
+        bool want_out = false;  // watched for POLLOUT: out is not empty
+        Registration watch;     // after fd: let go before it closes
     };
+
+    ConnId add_conn(Kind kind, DomId dom, UniqueFd fd) {
+        ConnId id = next_id_++;
+        int raw = fd.get();
+        Conn& c = conns_[id] = Conn{kind, dom, std::move(fd), {}, false, {}};
+        auto st = c.watch.watch(r_, raw, EPOLLIN, [this, id](uint32_t ev) { on_ready(id, ev); });
+        if (!st) close_later(id);
+        return id;
+    }
+
+    void on_ready(ConnId id, uint32_t events) {
+        auto it = conns_.find(id);
+        if (it == conns_.end()) return;
+        Conn& c = it->second;
+        switch (c.kind) {
+            case Kind::xs_listen:
+            case Kind::plat_listen:
+                return accept_on(c);
+            case Kind::xs:
+                if (events & EPOLLOUT) flush(id, c);
+                if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_xs(id, c);
+                return;
+            case Kind::plat:
+                return read_plat(id, c);
+        }
+    }
 
     // A new domain's two sockets.
     Status listen_for(DomId dom) {
         std::error_code ec;
         fs::create_directories(domain_dir(dir_, dom), ec);
         if (ec) return fail(ec.value(), "creating " + domain_dir(dir_, dom));
-        auto xs = listen_unix(xenstore_socket(dir_, dom), SOCK_STREAM, 64);
-        if (!xs) return Unexpected{xs.error()};
-        auto pl = listen_unix(platform_socket(dir_, dom), SOCK_SEQPACKET, 64);
-        if (!pl) return Unexpected{pl.error()};
-        conns_[next_id_++] = Conn{Kind::xs_listen, dom, std::move(*xs), {}};
-        conns_[next_id_++] = Conn{Kind::plat_listen, dom, std::move(*pl), {}};
+        XNET_TRY_ASSIGN(auto xs, listen_unix(xenstore_socket(dir_, dom), SOCK_STREAM, 64));
+        XNET_TRY_ASSIGN(auto pl, listen_unix(platform_socket(dir_, dom), SOCK_SEQPACKET, 64));
+        add_conn(Kind::xs_listen, dom, std::move(xs));
+        add_conn(Kind::plat_listen, dom, std::move(pl));
         return {};
     }
 
@@ -92,7 +118,7 @@ class Daemon {
     // it notices a domain died.
     void domain_gone(DomId dom) {
         for (auto& [id, c] : conns_) {
-            if (c.dom == dom) closing_.push_back(id);
+            if (c.dom == dom) close_later(id);
         }
         std::error_code ec;
         fs::remove_all(domain_dir(dir_, dom), ec);
@@ -112,45 +138,40 @@ class Daemon {
             ssize_t n = send(c.fd.get(), c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
             if (n < 0) {
                 if (errno == EAGAIN || errno == EINTR) break;
-                closing_.push_back(id);
-                return;
+                return close_later(id);
             }
             c.out.erase(0, size_t(n));
         }
         // A client that stopped reading: drop it rather than grow forever.
-        if (c.out.size() > kMaxBacklog) closing_.push_back(id);
+        if (c.out.size() > kMaxBacklog) return close_later(id);
+        if (c.want_out != !c.out.empty()) {
+            c.want_out = !c.out.empty();
+            if (!c.watch.modify(EPOLLIN | (c.want_out ? uint32_t(EPOLLOUT) : 0u))) close_later(id);
+        }
     }
 
     void accept_on(Conn& l) {
         UniqueFd fd(accept4(l.fd.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (!fd) return;
-        ConnId id = next_id_++;
         if (l.kind == Kind::xs_listen) {
-            store_.connect(id, l.dom, l.dom == 0);
-            conns_[id] = Conn{Kind::xs, l.dom, std::move(fd), {}};
+            store_.connect(add_conn(Kind::xs, l.dom, std::move(fd)), l.dom, l.dom == 0);
         } else {
-            conns_[id] = Conn{Kind::plat, l.dom, std::move(fd), {}};
+            add_conn(Kind::plat, l.dom, std::move(fd));
         }
     }
 
     void read_xs(ConnId id, Conn& c) {
         char buf[16384];
         ssize_t n = recv(c.fd.get(), buf, sizeof buf, MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-            closing_.push_back(id);
-            return;
-        }
-        if (n > 0 && !xs_.input(id, std::string_view(buf, size_t(n)))) closing_.push_back(id);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return close_later(id);
+        if (n > 0 && !xs_.input(id, std::string_view(buf, size_t(n)))) close_later(id);
     }
 
     void read_plat(ConnId id, Conn& c) {
         Request req{};
         std::vector<UniqueFd> junk;  // clients have no reason to send descriptors
         long n = recv_with_fds(c.fd.get(), &req, sizeof req, junk);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-            closing_.push_back(id);
-            return;
-        }
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return close_later(id);
         if (n < 0) return;
         Reply rep;
         std::vector<int> fds;
@@ -160,7 +181,31 @@ class Daemon {
         } else {
             rep = hv_->handle(id, c.dom, req, fds);
         }
-        if (send_with_fds(c.fd.get(), &rep, sizeof rep, fds) < 0) closing_.push_back(id);
+        if (send_with_fds(c.fd.get(), &rep, sizeof rep, fds) < 0) close_later(id);
+    }
+
+    // Connections are closed after the handler that found them broken
+    // returns: it may still hold a reference to one, or to the store.
+    void close_later(ConnId id) {
+        closing_.push_back(id);
+        if (close_scheduled_) return;
+        close_scheduled_ = true;
+        work_.defer(r_, [this] {
+            close_scheduled_ = false;
+            while (!closing_.empty()) {
+                ConnId c = closing_.back();
+                closing_.pop_back();
+                close_conn(c);
+            }
+        });
+    }
+
+    void arm_retry() {
+        auto t = r_.after(kRetryEvery, [this] {
+            hv_->retry_deferred();
+            arm_retry();
+        });
+        if (t) retry_ = std::move(*t);
     }
 
     void close_conn(ConnId id) {
@@ -177,82 +222,33 @@ class Daemon {
 
     static constexpr ConnId kToolstack = 0;  // the daemon's own store identity
     std::string dir_;
+    Reactor& r_;
     Store store_;
     XsServer xs_;
     std::unique_ptr<Hypervisor> hv_;
     std::map<ConnId, Conn> conns_;
     std::vector<ConnId> closing_;
+    bool close_scheduled_ = false;
     ConnId next_id_ = 1;
+    Timer retry_;
+    DeferredWork work_;
 };
-
-Status Daemon::loop() {
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigprocmask(SIG_BLOCK, &mask, nullptr);
-    signal(SIGPIPE, SIG_IGN);
-    UniqueFd sig(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
-    if (!sig) return fail(errno, "creating a signalfd");
-
-    std::vector<pollfd> pfds;
-    std::vector<ConnId> ids;
-    for (;;) {
-        pfds.assign(1, pollfd{sig.get(), POLLIN, 0});
-        ids.assign(1, 0);
-        for (auto& [id, c] : conns_) {
-            short ev = POLLIN;
-            if (!c.out.empty()) ev |= POLLOUT;
-            pfds.push_back(pollfd{c.fd.get(), ev, 0});
-            ids.push_back(id);
-        }
-        int n = poll(pfds.data(), pfds.size(), 1000);
-        if (n < 0 && errno != EINTR) return fail(errno, "polling");
-        if (n <= 0) {
-            hv_->retry_deferred();
-            continue;
-        }
-        if (pfds[0].revents) return {};  // SIGTERM or SIGINT
-        for (size_t i = 1; i < pfds.size(); ++i) {
-            if (!pfds[i].revents) continue;
-            auto it = conns_.find(ids[i]);
-            if (it == conns_.end()) continue;
-            Conn& c = it->second;
-            switch (c.kind) {
-                case Kind::xs_listen:
-                case Kind::plat_listen:
-                    accept_on(c);
-                    break;
-                case Kind::xs:
-                    if (pfds[i].revents & POLLOUT) flush(ids[i], c);
-                    if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) read_xs(ids[i], c);
-                    break;
-                case Kind::plat:
-                    read_plat(ids[i], c);
-                    break;
-            }
-        }
-        while (!closing_.empty()) {
-            ConnId id = closing_.back();
-            closing_.pop_back();
-            close_conn(id);
-        }
-    }
-}
 
 }  // namespace
 
 Status run_daemon(const DaemonOptions& opts) {
-    Daemon d(opts.dir);
-    if (auto r = d.start(); !r) return r;
+    XNET_TRY_ASSIGN(auto r, EpollReactor::create());
+    XNET_TRY(r->stop_on_signals());
+    Daemon d(opts.dir, *r);  // after the reactor: its watches go first
+    XNET_TRY(d.start());
     if (opts.ready_fd >= 0) {
         char ok = 1;
         (void)!write(opts.ready_fd, &ok, 1);
         close(opts.ready_fd);
     }
-    auto r = d.loop();
+    auto st = r->run();
     d.remove_sockets();
-    return r;
+    return st;
 }
 
 }  // namespace xnet::sim

@@ -1,4 +1,4 @@
-// The xnet-sim daemon: one poll loop serving every domain's xenstore socket
+// The xnet-sim daemon: one event loop serving every domain's xenstore socket
 // (the xenstore wire protocol, connection = domain) and platform socket
 // (grants and event channels, connection = handle).
 #pragma once

@@ -58,12 +58,10 @@ void kick(const UniqueFd& efd) {
 Result<Hypervisor> Hypervisor::create(Hooks hooks) {
     Hypervisor h;
     h.hooks_ = std::move(hooks);
-    auto fd = make_shm("xnet-sim-domains", kMaxDomains * 4);
-    if (!fd) return Unexpected{fd.error()};
-    auto p = map_shm<uint32_t>(fd->get(), kMaxDomains * 4, "the domain table");
-    if (!p) return Unexpected{p.error()};
-    h.domains_fd_ = std::move(*fd);
-    h.epochs_ = *p;
+    XNET_TRY_ASSIGN(auto fd, make_shm("xnet-sim-domains", kMaxDomains * 4));
+    XNET_TRY_ASSIGN(auto p, map_shm<uint32_t>(fd.get(), kMaxDomains * 4, "the domain table"));
+    h.domains_fd_ = std::move(fd);
+    h.epochs_ = p;
     return h;
 }
 

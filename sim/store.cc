@@ -184,7 +184,7 @@ XsResult<void> Store::write(ConnId cid, TxId txid, std::string_view path, std::s
     XS_TRY(t, target(cid, txid, path));
     auto& [c, tx, name] = t;
     View v(*this, tx);
-    if (auto r = create(v, *c, name, value, true); !r) return r;
+    XNET_TRY(create(v, *c, name, value, true));
     finish(v, Change{name, v.find(name)->perms, {}, {}});
     return ok();
 }
@@ -197,7 +197,7 @@ XsResult<void> Store::mkdir(ConnId cid, TxId txid, std::string_view path) {
         // do_mkdir(): an existing node is fine, if the caller could write it.
         return (access_for(*c, n->perms) & kWrite) ? ok() : err(EACCES);
     }
-    if (auto r = create(v, *c, name, "", false); !r) return r;
+    XNET_TRY(create(v, *c, name, "", false));
     finish(v, Change{name, v.find(name)->perms, {}, {}});
     return ok();
 }

@@ -76,16 +76,13 @@ std::optional<int> Daemon::parse(int argc, char** argv, const Option& own) {
 }
 
 Status Daemon::open() {
-    auto opened = open_platform(kind_);
-    if (!opened) return Unexpected{opened.error()};
-    platform_ = std::move(*opened);
-    auto store = platform_->open_store();
-    if (!store) return Unexpected{store.error()};
-    xs_.emplace(std::move(*store));
-    auto reactor = EpollReactor::create();
-    if (!reactor) return Unexpected{reactor.error()};
-    loop_ = std::move(*reactor);
-    if (auto st = loop_->stop_on_signals(); !st) return st;
+    XNET_TRY_ASSIGN(auto opened, open_platform(kind_));
+    platform_ = std::move(opened);
+    XNET_TRY_ASSIGN(auto store, platform_->open_store());
+    xs_.emplace(std::move(store));
+    XNET_TRY_ASSIGN(auto reactor, EpollReactor::create());
+    loop_ = std::move(reactor);
+    XNET_TRY(loop_->stop_on_signals());
     loop_->report_stalls(kStallReport);
     return {};
 }

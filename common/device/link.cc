@@ -39,12 +39,11 @@ Status prepare_link(Link& l, const LinkSetup& s) {
 }
 
 Result<std::unique_ptr<Link>> open_tap_link(const std::string& name, bool persistent) {
-    auto t = Tap::open(name);
-    if (!t) return Unexpected{t.error()};
+    XNET_TRY_ASSIGN(auto t, Tap::open(name));
     if (persistent) {
-        if (auto st = t->set_persist(true); !st) return Unexpected{st.error()};
+        XNET_TRY(t.set_persist(true));
     }
-    return std::unique_ptr<Link>(new TapLink(std::move(*t)));
+    return std::unique_ptr<Link>(new TapLink(std::move(t)));
 }
 
 }  // namespace xnet

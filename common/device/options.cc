@@ -64,38 +64,31 @@ Result<bool> common_option(std::string_view key, Args& a, Common& c) {
         return true;
     }
     if (key == "--profile") {
-        auto v = a.value(key);
-        if (!v) return Unexpected{v.error()};
-        auto p = offload::profile(*v);
-        if (!p) return Unexpected{p.error()};
-        c.policy = *p;
+        XNET_TRY_ASSIGN(auto v, a.value(key));
+        XNET_TRY_ASSIGN(auto p, offload::profile(v));
+        c.policy = p;
         return true;
     }
     if (key == "--busy-poll-us") {
-        auto v = a.value(key);
-        if (!v) return Unexpected{v.error()};
-        auto us = netif::parse_number(*v, 1000000);
+        XNET_TRY_ASSIGN(auto v, a.value(key));
+        auto us = netif::parse_number(v, 1000000);
         if (!us)
             return fail(EINVAL, fmt::format("--busy-poll-us: '{}' is not a number of "
                                             "microseconds up to 1000000",
-                                            *v));
+                                            v));
         c.busy_poll = std::chrono::microseconds(*us);
         return true;
     }
     if (key == "--platform") {
-        auto v = a.value(key);
-        if (!v) return Unexpected{v.error()};
-        auto k = parse_platform(*v);
-        if (!k) return Unexpected{k.error()};
-        c.platform = *k;
+        XNET_TRY_ASSIGN(auto v, a.value(key));
+        XNET_TRY_ASSIGN(auto k, parse_platform(v));
+        c.platform = k;
         return true;
     }
     for (const auto& s : offload::kSettings) {
         if (key != s.option) continue;
-        auto v = a.value(key);
-        if (!v) return Unexpected{v.error()};
-        auto st = offload::set(c.policy, s.key, *v);
-        if (!st) return Unexpected{st.error()};
+        XNET_TRY_ASSIGN(auto v, a.value(key));
+        XNET_TRY(offload::set(c.policy, s.key, v));
         return true;
     }
     return false;

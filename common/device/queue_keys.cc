@@ -19,27 +19,21 @@ Result<QueueKeys> read_queue_keys(const XenStore& xs, const std::string& dir, un
         return read_number(xs, fmt::format("{}/{}", base, k), UINT32_MAX);
     };
     QueueKeys q;
-    auto tx = num(key::tx_ring_ref);
-    if (!tx) return Unexpected{tx.error()};
-    auto rx = num(key::rx_ring_ref);
-    if (!rx) return Unexpected{rx.error()};
-    q.tx_ref = GrantRef(*tx);
-    q.rx_ref = GrantRef(*rx);
-    auto split = xs.try_read(fmt::format("{}/{}", base, key::event_channel_tx));
-    if (!split) return Unexpected{split.error()};
-    if (!*split) {
-        auto e = num(key::event_channel);
-        if (!e) return Unexpected{e.error()};
-        q.tx_port = q.rx_port = Port(*e);
+    XNET_TRY_ASSIGN(auto tx, num(key::tx_ring_ref));
+    XNET_TRY_ASSIGN(auto rx, num(key::rx_ring_ref));
+    q.tx_ref = GrantRef(tx);
+    q.rx_ref = GrantRef(rx);
+    XNET_TRY_ASSIGN(auto split, xs.try_read(fmt::format("{}/{}", base, key::event_channel_tx)));
+    if (!split) {
+        XNET_TRY_ASSIGN(auto e, num(key::event_channel));
+        q.tx_port = q.rx_port = Port(e);
         return q;
     }
-    auto t = num(key::event_channel_tx);
-    if (!t) return Unexpected{t.error()};
-    auto r = num(key::event_channel_rx);
-    if (!r) return Unexpected{r.error()};
-    if (*t == *r) return fail(EINVAL, base + ": event-channel-tx and -rx are the same port");
-    q.tx_port = Port(*t);
-    q.rx_port = Port(*r);
+    XNET_TRY_ASSIGN(auto t, num(key::event_channel_tx));
+    XNET_TRY_ASSIGN(auto r, num(key::event_channel_rx));
+    if (t == r) return fail(EINVAL, base + ": event-channel-tx and -rx are the same port");
+    q.tx_port = Port(t);
+    q.rx_port = Port(r);
     return q;
 }
 

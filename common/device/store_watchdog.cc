@@ -9,9 +9,8 @@ StoreWatchdog::StoreWatchdog(Reactor& r, const XenStore& xs, std::string probe,
     : r_(r), xs_(xs), probe_(std::move(probe)), lost_(std::move(lost)) {}
 
 Status StoreWatchdog::start() {
-    auto t = r_.after(kInterval, [this] { tick(); });
-    if (!t) return Unexpected{t.error()};
-    timer_ = std::move(*t);
+    XNET_TRY_ASSIGN(auto t, r_.after(kInterval, [this] { tick(); }));
+    timer_ = std::move(t);
     return {};
 }
 

@@ -79,25 +79,22 @@ Status TapQueue::write(const vnet::Hdr& h, std::span<const iovec> frame) {
 }
 
 Result<Tap> Tap::open(const std::string& name) {
-    auto fd = open_queue(name);
-    if (!fd) return Unexpected{fd.error()};
-    return Tap(name, std::move(*fd));
+    XNET_TRY_ASSIGN(auto fd, open_queue(name));
+    return Tap(name, std::move(fd));
 }
 
 Result<LocalPort*> Tap::queue(unsigned i) {
     if (i == 0) return &first_;
     while (extra_.size() < i) {
-        auto q = add_queue();
-        if (!q) return Unexpected{q.error()};
-        extra_.push_back(std::move(*q));
+        XNET_TRY_ASSIGN(auto q, add_queue());
+        extra_.push_back(std::move(q));
     }
     return extra_[i - 1].get();
 }
 
 Result<std::unique_ptr<TapQueue>> Tap::add_queue() const {
-    auto fd = open_queue(name_);
-    if (!fd) return Unexpected{fd.error()};
-    return std::make_unique<TapQueue>(std::move(*fd));
+    XNET_TRY_ASSIGN(auto fd, open_queue(name_));
+    return std::make_unique<TapQueue>(std::move(fd));
 }
 
 Status Tap::set_offload(TapOffload o) {

@@ -52,15 +52,16 @@ DirCounters& DirCounters::operator+=(const DirCounters& o) {
 }
 
 std::string DirCounters::json() const {
-    std::string drops_json;
-    for (size_t i = 0; i < kDropReasons; ++i) {
-        drops_json +=
-            fmt::format("{}\"{}\":{}", i ? "," : "", drop_name(static_cast<Drop>(i)), drops[i]);
-    }
-    std::string out;
+    JsonWriter w;
+    w.begin_object();
     for (auto [name, field] : kDirCounters)
-        out += fmt::format("\"{}\":{},", name, this->*field);
-    return fmt::format("{{{}\"dropped\":{},\"drops\":{{{}}}}}", out, dropped(), drops_json);
+        w.field(name, this->*field);
+    w.field("dropped", dropped());
+    w.key("drops").begin_object();
+    for (size_t i = 0; i < kDropReasons; ++i)
+        w.field(drop_name(static_cast<Drop>(i)), drops[i]);
+    w.end_object().end_object();
+    return w.take();
 }
 
 VifCounters& VifCounters::operator+=(const VifCounters& o) {
@@ -75,11 +76,16 @@ VifCounters& VifCounters::operator+=(const VifCounters& o) {
 }
 
 std::string VifCounters::json() const {
-    return fmt::format(
-        "{{\"tx\":{},\"rx\":{},\"notifications_sent\":{},\"notifications_received\":{},"
-        "\"notifications_throttled\":{},\"faults\":{},\"last_fault\":{}}}",
-        tx.json(), rx.json(), notifications_sent, notifications_received, notifications_throttled,
-        faults, json_quote(last_fault));
+    JsonWriter w;
+    w.begin_object();
+    w.key("tx").raw(tx.json()).key("rx").raw(rx.json());
+    w.field("notifications_sent", notifications_sent)
+        .field("notifications_received", notifications_received)
+        .field("notifications_throttled", notifications_throttled)
+        .field("faults", faults)
+        .field("last_fault", last_fault);
+    w.end_object();
+    return w.take();
 }
 
 }  // namespace xnet

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "runtime/json.h"
+
 namespace xnet::offload {
 
 namespace {
@@ -88,10 +90,12 @@ std::string describe(const Policy& p) {
 }
 
 std::string json(const Policy& p) {
-    std::string out;
+    JsonWriter w;
+    w.begin_object();
     for (const Setting& s : kSettings)
-        out += fmt::format("{}\"{}\":\"{}\"", out.empty() ? "" : ",", s.key, on_off(p.*(s.field)));
-    return "{" + out + "}";
+        w.field(s.key, on_off(p.*(s.field)));
+    w.end_object();
+    return w.take();
 }
 
 }  // namespace xnet::offload

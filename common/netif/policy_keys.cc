@@ -81,9 +81,8 @@ KeyedPolicy read_policy_keys(const XenStore& xs, const std::string& dir, const P
 Result<Features> read_features(const XenStore& xs, const std::string& dir) {
     Features f;
     for (auto [name, member] : kFeatureKeys) {
-        auto v = read_flag(xs, fmt::format("{}/{}", dir, name));
-        if (!v) return Unexpected{v.error()};
-        f.*member = *v;
+        XNET_TRY_ASSIGN(auto v, read_flag(xs, fmt::format("{}/{}", dir, name)));
+        f.*member = v;
     }
     return f;
 }
@@ -91,9 +90,7 @@ Result<Features> read_features(const XenStore& xs, const std::string& dir) {
 Status write_features(const XenStore& xs, const std::string& dir, const Features& f,
                       XenStore::Tx tx) {
     for (auto [name, member] : kFeatureKeys) {
-        if (auto st = xs.write(fmt::format("{}/{}", dir, name), f.*member ? "1" : "0", tx); !st) {
-            return st;
-        }
+        XNET_TRY(xs.write(fmt::format("{}/{}", dir, name), f.*member ? "1" : "0", tx));
     }
     return {};
 }

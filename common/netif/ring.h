@@ -68,18 +68,16 @@ Result<bool> notify_beyond(RING_IDX& event, RING_IDX cons, RING_IDX have, Pendin
     store(event, cons + have + 1, std::memory_order_relaxed);
     // The event /then/ re-reading the producer index (ring.h's xen_mb()).
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    auto n = pending();
-    if (!n) return Unexpected{n.error()};
-    return *n > have;
+    XNET_TRY_ASSIGN(auto n, pending());
+    return n > have;
 }
 
 // RING_FINAL_CHECK_FOR_*, for either end: before going idle, asks to be
 // notified of the entry after CONS, unless one is already there.
 template <class Pending>
 Result<bool> final_check(RING_IDX& event, RING_IDX cons, Pending pending) {
-    auto n = pending();
-    if (!n) return Unexpected{n.error()};
-    if (*n > 0) return true;
+    XNET_TRY_ASSIGN(auto n, pending());
+    if (n > 0) return true;
     return notify_beyond(event, cons, 0, pending);
 }
 }  // namespace detail

@@ -8,30 +8,27 @@ namespace xnet {
 
 Result<uint64_t> read_number(const XenStore& xs, const std::string& path, uint64_t max,
                              std::optional<uint64_t> def) {
-    auto v = xs.try_read(path);
-    if (!v) return Unexpected{v.error()};
-    if (!*v) {
+    XNET_TRY_ASSIGN(auto v, xs.try_read(path));
+    if (!v) {
         if (def) return *def;
         return fail(ENOENT, "reading " + path + ": missing");
     }
-    auto n = netif::parse_number(**v, max);
+    auto n = netif::parse_number(*v, max);
     if (!n) {
         return fail(EINVAL, fmt::format("reading {}: '{}' is not a number up to {}", path,
-                                        (*v)->substr(0, 64), max));
+                                        v->substr(0, 64), max));
     }
     return *n;
 }
 
 Result<bool> read_flag(const XenStore& xs, const std::string& path) {
-    auto n = read_number(xs, path, UINT32_MAX, 0);
-    if (!n) return Unexpected{n.error()};
-    return *n != 0;
+    XNET_TRY_ASSIGN(auto n, read_number(xs, path, UINT32_MAX, 0));
+    return n != 0;
 }
 
 Status require_flag(const XenStore& xs, const std::string& path, const std::string& why) {
-    auto f = read_flag(xs, path);
-    if (!f) return Unexpected{f.error()};
-    if (!*f) return fail(EOPNOTSUPP, why);
+    XNET_TRY_ASSIGN(auto f, read_flag(xs, path));
+    if (!f) return fail(EOPNOTSUPP, why);
     return {};
 }
 

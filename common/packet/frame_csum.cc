@@ -116,9 +116,8 @@ Verification verify(std::span<const std::uint8_t> f, const Frame& p) {
 }
 
 ParseResult<Verification> verify(std::span<const std::uint8_t> f) {
-    auto p = parse(f);
-    if (!p) return Unexpected{p.error()};
-    return verify(f, *p);
+    XNET_TRY_ASSIGN(auto p, parse(f));
+    return verify(f, p);
 }
 
 ParseResult<std::monostate> complete(std::span<std::uint8_t> f, const Frame& p) {
@@ -148,7 +147,7 @@ ParseResult<std::monostate> complete(std::span<std::uint8_t> f, const Frame& p) 
 ParseResult<Frame> complete(std::span<std::uint8_t> f) {
     auto p = parse(f);
     if (!p) return p;
-    if (auto r = complete(f, *p); !r) return Unexpected{r.error()};
+    XNET_TRY(complete(f, *p));
     return p;
 }
 
@@ -184,9 +183,8 @@ ParseResult<CsumLoc> make_partial(std::span<std::uint8_t> f, const Frame& p) {
 }
 
 ParseResult<CsumLoc> make_partial(std::span<std::uint8_t> f) {
-    auto p = parse(f);
-    if (!p) return Unexpected{p.error()};
-    return make_partial(f, *p);
+    XNET_TRY_ASSIGN(auto p, parse(f));
+    return make_partial(f, p);
 }
 
 ParseResult<std::monostate> complete_at(std::span<std::uint8_t> f, CsumLoc loc) {

@@ -61,14 +61,14 @@ class Parser {
     ParseResult<Layers> ip(std::uint16_t ethertype, std::size_t off, std::size_t end) const {
         Layers l;
         if (ethertype == kEtherIpv4) {
-            if (auto r = ipv4(l, off, end); !r) return Unexpected{r.error()};
+            XNET_TRY(ipv4(l, off, end));
         } else if (ethertype == kEtherIpv6) {
-            if (auto r = ipv6(l, off, end); !r) return Unexpected{r.error()};
+            XNET_TRY(ipv6(l, off, end));
         } else {
             return l;  // not IP: nothing to checksum here
         }
         if (l.fragment == Fragment::later) return l;
-        if (auto r = transport(l); !r) return Unexpected{r.error()};
+        XNET_TRY(transport(l));
         return l;
     }
 
@@ -132,7 +132,7 @@ class Parser {
                                                      : (e[1] + 1u) * 8u;
             if (!fits(pos, len, dgram_end)) return fail(Error::truncated_ipv6_extension, pos);
             if (next == kProtoRouting) {
-                if (auto r = routing(l, pos, len); !r) return r;
+                XNET_TRY(routing(l, pos, len));
             }
             if (next == kProtoFragment) {
                 const std::uint16_t fo = be16(e + 2);
@@ -233,15 +233,13 @@ ParseResult<Frame> tunnel(std::span<const std::uint8_t> buf, Frame f) {
         type = *inner_type;
         l3 = inner;
     } else {
-        auto l2 = p.ethernet(inner, end);
-        if (!l2) return Unexpected{l2.error()};
-        type = l2->ethertype;
-        l3 = l2->l3_off;
-        f.inner_vlan_tags = l2->tags;
+        XNET_TRY_ASSIGN(auto l2, p.ethernet(inner, end));
+        type = l2.ethertype;
+        l3 = l2.l3_off;
+        f.inner_vlan_tags = l2.tags;
     }
-    auto layers = p.ip(type, l3, end);
-    if (!layers) return Unexpected{layers.error()};
-    f.inner = *layers;
+    XNET_TRY_ASSIGN(auto layers, p.ip(type, l3, end));
+    f.inner = layers;
     return f;
 }
 
@@ -307,14 +305,12 @@ std::string ParseError::message() const {
 
 ParseResult<Frame> parse(std::span<const std::uint8_t> buf) {
     Parser p(buf, false);
-    auto l2 = p.ethernet(0, buf.size());
-    if (!l2) return Unexpected{l2.error()};
+    XNET_TRY_ASSIGN(auto l2, p.ethernet(0, buf.size()));
     Frame f;
-    f.vlan_tags = l2->tags;
-    f.ethertype = l2->ethertype;
-    auto layers = p.ip(l2->ethertype, l2->l3_off, buf.size());
-    if (!layers) return Unexpected{layers.error()};
-    f.outer = *layers;
+    f.vlan_tags = l2.tags;
+    f.ethertype = l2.ethertype;
+    XNET_TRY_ASSIGN(auto layers, p.ip(l2.ethertype, l2.l3_off, buf.size()));
+    f.outer = layers;
     return tunnel(buf, f);
 }
 

@@ -95,13 +95,11 @@ Result<std::unique_ptr<Platform>> open_platform(PlatformKind kind) {
         return open_sim_platform(simproto::dir_from_env(), d);
     }
     // On Xen the domain learns its id from its own xenstore directory.
-    auto store = XenStore::open();
-    if (!store) return Unexpected{store.error()};
-    auto id = store->try_read("domid");
-    if (!id) return Unexpected{id.error()};
+    XNET_TRY_ASSIGN(auto store, XenStore::open());
+    XNET_TRY_ASSIGN(auto id, store.try_read("domid"));
     DomId self = 0;
-    if (*id) {
-        const std::string& s = **id;
+    if (id) {
+        const std::string& s = *id;
         auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), self);
         if (ec != std::errc{} || end != s.data() + s.size() || s.empty() || self >= 0x7ff0) {
             return fail(EINVAL, fmt::format("reading domid '{}'", s));

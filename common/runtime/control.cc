@@ -41,8 +41,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::listen(Reactor& r, const s
     chmod(path.c_str(), 0600);
     std::unique_ptr<ControlServer> s(new ControlServer(r, path, std::move(*fd), std::move(h)));
     auto* raw = s.get();
-    auto st = r.add(raw->fd_.get(), EPOLLIN, [raw](uint32_t) { raw->accept_clients(); });
-    if (!st) return Unexpected{st.error()};
+    XNET_TRY(r.add(raw->fd_.get(), EPOLLIN, [raw](uint32_t) { raw->accept_clients(); }));
     return s;
 }
 
@@ -95,9 +94,8 @@ void ControlServer::serve(int fd, uint32_t events) {
 
 Result<std::string> control_request(const std::string& path, std::string_view request,
                                     int timeout_ms) {
-    auto sock = connect_unix(path, SOCK_STREAM);
-    if (!sock) return Unexpected{sock.error()};
-    UniqueFd fd = std::move(*sock);
+    XNET_TRY_ASSIGN(auto sock, connect_unix(path, SOCK_STREAM));
+    UniqueFd fd = std::move(sock);
     std::string req(request);
     req += '\n';
     if (::send(fd.get(), req.data(), req.size(), MSG_NOSIGNAL) != ssize_t(req.size())) {
@@ -121,6 +119,21 @@ Result<std::string> control_request(const std::string& path, std::string_view re
     while (!out.empty() && out.back() == '\n')
         out.pop_back();
     return out;
+}
+
+std::string control_list(const std::vector<std::string>& vifs_json) {
+    JsonWriter w;
+    w.begin_object().key("vifs").begin_array();
+    for (const auto& v : vifs_json)
+        w.raw(v);
+    w.end_array().end_object();
+    return w.take();
+}
+
+std::string control_error(std::string_view message) {
+    JsonWriter w;
+    w.begin_object().field("error", message).end_object();
+    return w.take();
 }
 
 }  // namespace xnet

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "runtime/error.h"
 #include "runtime/json.h"
@@ -37,6 +38,11 @@ class ControlServer {
     Handler h_;
     std::map<int, std::unique_ptr<Client>> clients_;
 };
+
+// The two reply shapes every daemon shares: {"vifs":[...]} over the
+// interfaces' own JSON documents, and {"error":"..."}.
+std::string control_list(const std::vector<std::string>& vifs_json);
+std::string control_error(std::string_view message);
 
 // Sends REQUEST to the daemon at PATH and returns its answer.
 Result<std::string> control_request(const std::string& path, std::string_view request,

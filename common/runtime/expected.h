@@ -1,5 +1,6 @@
 // A value or an error, for C++20 (std::expected arrives with C++23). Small on
-// purpose: construction from either side, a test, and access that asserts.
+// purpose: construction from either side, a test, access that asserts, and
+// two macros that pass an error up (XNET_TRY, XNET_TRY_ASSIGN, at the end).
 #pragma once
 
 #include <cassert>
@@ -74,3 +75,27 @@ class [[nodiscard]] Expected<void, E> {
 };
 
 }  // namespace xnet
+
+// Error propagation, as Rust's `?` or absl's RETURN_IF_ERROR: a failed
+// Expected's error, returned from the enclosing function (whose error type
+// is the same or converts from it); else the value goes on.
+//
+//   XNET_TRY(xs.write(path, "4"));                  // a Status, or any Result
+//   XNET_TRY_ASSIGN(auto fd, open_tap(name));       // declares fd, the value
+//   XNET_TRY_ASSIGN(keys_, read_queue_keys(...));   // or assigns to an lvalue
+//
+// Macros, not functions: only a macro can return from its caller.
+#define XNET_TRY(...)                                                   \
+    do {                                                                \
+        if (auto&& xnet_try_result_ = (__VA_ARGS__); !xnet_try_result_) \
+            return ::xnet::Unexpected{xnet_try_result_.error()};        \
+    } while (0)
+
+#define XNET_TRY_ASSIGN(lhs, ...) \
+    XNET_TRY_ASSIGN_IMPL_(XNET_TRY_CAT_(xnet_try_value_, __LINE__), lhs, __VA_ARGS__)
+#define XNET_TRY_CAT_(a, b) XNET_TRY_CAT2_(a, b)
+#define XNET_TRY_CAT2_(a, b) a##b
+#define XNET_TRY_ASSIGN_IMPL_(tmp, lhs, ...)          \
+    auto tmp = (__VA_ARGS__);                         \
+    if (!tmp) return ::xnet::Unexpected{tmp.error()}; \
+    lhs = std::move(*tmp)

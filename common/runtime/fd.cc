@@ -24,12 +24,11 @@ Result<sockaddr_un> unix_address(const std::string& path) {
 }  // namespace
 
 Result<UniqueFd> listen_unix(const std::string& path, int type, int backlog) {
-    auto addr = unix_address(path);
-    if (!addr) return Unexpected{addr.error()};
+    XNET_TRY_ASSIGN(auto addr, unix_address(path));
     UniqueFd s(socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!s) return fail(errno, "creating socket " + path);
     ::unlink(path.c_str());
-    if (bind(s.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
+    if (bind(s.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
         return fail(errno, "binding " + path);
     }
     if (listen(s.get(), backlog) != 0) return fail(errno, "listening on " + path);
@@ -37,11 +36,10 @@ Result<UniqueFd> listen_unix(const std::string& path, int type, int backlog) {
 }
 
 Result<UniqueFd> connect_unix(const std::string& path, int type) {
-    auto addr = unix_address(path);
-    if (!addr) return Unexpected{addr.error()};
+    XNET_TRY_ASSIGN(auto addr, unix_address(path));
     UniqueFd s(socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
     if (!s) return fail(errno, "creating a socket for " + path);
-    if (connect(s.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
+    if (connect(s.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
         return fail(errno, "connecting to " + path);
     }
     return s;

@@ -30,7 +30,7 @@ void Timer::cancel() {
 
 Status Registration::watch(Reactor& r, int fd, uint32_t events, std::function<void(uint32_t)> h) {
     reset();
-    if (auto st = r.add(fd, events, std::move(h)); !st) return st;
+    XNET_TRY(r.add(fd, events, std::move(h)));
     r_ = &r;
     fd_ = fd;
     return {};

@@ -43,15 +43,14 @@ Result<SimConn> SimConn::open(const std::string& dir, uint32_t dom) {
     c.sock_ = std::move(*s);
     c.dom_ = dom;
     std::vector<UniqueFd> fds;
-    auto r = c.call(Request{Op::hello}, &fds, "greeting xnet-sim");
-    if (!r) return Unexpected{r.error()};
+    XNET_TRY(c.call(Request{Op::hello}, &fds, "greeting xnet-sim"));
     if (fds.size() != 2) return fail(EPROTO, "greeting xnet-sim: expected two descriptors");
-    auto domains = ShmMap::map(fds[0].get(), kMaxDomains * 4, false, "the sim's domain table");
-    if (!domains) return Unexpected{domains.error()};
-    auto gens = ShmMap::map(fds[1].get(), kMaxPorts * 4, false, "the event-channel table");
-    if (!gens) return Unexpected{gens.error()};
-    c.domains_ = std::move(*domains);
-    c.generations_ = std::move(*gens);
+    XNET_TRY_ASSIGN(auto domains,
+                    ShmMap::map(fds[0].get(), kMaxDomains * 4, false, "the sim's domain table"));
+    XNET_TRY_ASSIGN(auto gens,
+                    ShmMap::map(fds[1].get(), kMaxPorts * 4, false, "the event-channel table"));
+    c.domains_ = std::move(domains);
+    c.generations_ = std::move(gens);
     return c;
 }
 

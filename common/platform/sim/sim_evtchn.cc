@@ -30,19 +30,18 @@ class SimEventChannels final : public EventChannels {
     Result<Port> alloc_unbound(DomId remote) override {
         std::vector<UniqueFd> fds;
         auto what = fmt::format("allocating an event channel for domain {}", remote);
-        auto r = call(Request{Op::alloc_unbound, remote}, fds, what);
-        if (!r) return Unexpected{r.error()};
+        XNET_TRY_ASSIGN(auto r, call(Request{Op::alloc_unbound, remote}, fds, what));
         if (fds.size() != 1) return fail(EPROTO, what);
-        return add(r->a, r->b, std::move(fds[0]), UniqueFd(), what);
+        return add(r.a, r.b, std::move(fds[0]), UniqueFd(), what);
     }
 
     Result<Port> bind_interdomain(DomId remote, Port remote_port) override {
         std::vector<UniqueFd> fds;
         auto what = fmt::format("binding to port {} of domain {}", remote_port, remote);
-        auto r = call(Request{Op::bind_interdomain, remote, remote_port}, fds, what);
-        if (!r) return Unexpected{r.error()};
+        XNET_TRY_ASSIGN(auto r,
+                        call(Request{Op::bind_interdomain, remote, remote_port}, fds, what));
         if (fds.size() != 2) return fail(EPROTO, what);
-        return add(r->a, r->b, std::move(fds[0]), std::move(fds[1]), what);
+        return add(r.a, r.b, std::move(fds[0]), std::move(fds[1]), what);
     }
 
     Status unbind(Port port) override {
@@ -52,24 +51,15 @@ class SimEventChannels final : public EventChannels {
         epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second.recv.get(), nullptr);
         ports_.erase(it);
         std::vector<UniqueFd> fds;
-        auto r = call(Request{Op::unbind, port}, fds, what);
-        if (!r) return Unexpected{r.error()};
+        XNET_TRY(call(Request{Op::unbind, port}, fds, what));
         return {};
     }
 
     Status notify(Port port) override {
-        auto it = ports_.find(port);
-        if (it == ports_.end()) {
-            return fail(EINVAL, fmt::format("notifying port {}: not bound by this handle", port));
-        }
-        PortState& p = it->second;
-        // acquire: the generation is read before the binding it stands for.
-        if (conn_.port_generation(port) != p.gen) {
-            if (auto r = refresh(port, p); !r) return r;
-        }
-        if (!p.send) return {};  // unbound: swallowed, as Xen does
+        XNET_TRY_ASSIGN(PortState * p, bound_state(port, "notifying"));
+        if (!p->send) return {};  // unbound: swallowed, as Xen does
         uint64_t one = 1;
-        if (write(p.send.get(), &one, sizeof one) != sizeof one && errno != EAGAIN) {
+        if (write(p->send.get(), &one, sizeof one) != sizeof one && errno != EAGAIN) {
             return fail(errno, fmt::format("notifying port {}", port));
         }
         return {};
@@ -94,16 +84,8 @@ class SimEventChannels final : public EventChannels {
     }
 
     Result<bool> peer_bound(Port port) override {
-        auto it = ports_.find(port);
-        if (it == ports_.end()) {
-            return fail(EINVAL, fmt::format("looking at port {}: not bound by this handle", port));
-        }
-        PortState& p = it->second;
-        // The generation changes with every change of the binding.
-        if (conn_.port_generation(port) != p.gen) {
-            if (auto r = refresh(port, p); !r) return Unexpected{r.error()};
-        }
-        return bool(p.send);
+        XNET_TRY_ASSIGN(PortState * p, bound_state(port, "looking at"));
+        return bool(p->send);
     }
 
     Status unmask(Port port) override {
@@ -126,6 +108,20 @@ class SimEventChannels final : public EventChannels {
         uint32_t gen;
     };
 
+    // PORT as this handle bound it, brought up to date first if the
+    // binding changed since (its generation changes with every change);
+    // DOING names the operation in the error.
+    Result<PortState*> bound_state(Port port, std::string_view doing) {
+        auto it = ports_.find(port);
+        if (it == ports_.end()) {
+            return fail(EINVAL, fmt::format("{} port {}: not bound by this handle", doing, port));
+        }
+        PortState& p = it->second;
+        // acquire: the generation is read before the binding it stands for.
+        if (conn_.port_generation(port) != p.gen) XNET_TRY(refresh(port, p));
+        return &p;
+    }
+
     Result<Reply> call(const Request& req, std::vector<UniqueFd>& fds, const std::string& what) {
         auto r = conn_.call(req, &fds, what.c_str());
         if (!r) return r;
@@ -144,10 +140,9 @@ class SimEventChannels final : public EventChannels {
 
     Status refresh(Port port, PortState& p) {
         std::vector<UniqueFd> fds;
-        auto r =
-            call(Request{Op::peer, port}, fds, fmt::format("looking up the peer of port {}", port));
-        if (!r) return Unexpected{r.error()};
-        p.gen = r->b;
+        XNET_TRY_ASSIGN(auto r, call(Request{Op::peer, port}, fds,
+                                     fmt::format("looking up the peer of port {}", port)));
+        p.gen = r.b;
         p.send = fds.empty() ? UniqueFd() : std::move(fds[0]);
         return {};
     }
@@ -160,11 +155,10 @@ class SimEventChannels final : public EventChannels {
 }  // namespace
 
 Result<std::unique_ptr<EventChannels>> open_evtchn(const std::string& dir, DomId dom) {
-    auto conn = SimConn::open(dir, dom);
-    if (!conn) return Unexpected{conn.error()};
+    XNET_TRY_ASSIGN(auto conn, SimConn::open(dir, dom));
     UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
     if (!ep) return fail(errno, "creating the event-channel epoll set");
-    return std::unique_ptr<EventChannels>(new SimEventChannels(std::move(*conn), std::move(ep)));
+    return std::unique_ptr<EventChannels>(new SimEventChannels(std::move(conn), std::move(ep)));
 }
 
 }  // namespace xnet::sim_client

@@ -82,11 +82,10 @@ class DomainCache {
     Result<DomainView> fetch(DomId dom) {
         std::vector<UniqueFd> fds;
         auto what = fmt::format("getting the memory of domain {}", dom);
-        auto r = conn_.call(Request{Op::domain_fds, dom}, &fds, what.c_str());
-        if (!r) return Unexpected{r.error()};
-        if (r->status != 0 || fds.size() != 3) return fail(ESRCH, what);
+        XNET_TRY_ASSIGN(auto r, conn_.call(Request{Op::domain_fds, dom}, &fds, what.c_str()));
+        if (r.status != 0 || fds.size() != 3) return fail(ESRCH, what);
         DomainView v;
-        v.epoch = r->a;
+        v.epoch = r.a;
         auto mem = ShmMap::map(fds[0].get(), size_t(kMemPages) * kPageSize, true, "domain memory");
         auto ent =
             ShmMap::map(fds[1].get(), kGrantEntries * sizeof(grant_entry_v1), true, "grant table");
@@ -144,13 +143,13 @@ class SimGrantTable final : public GrantTable {
         int16_t st = GNTST_okay;
         DomainView* v = cache_.get(dom, &st);
         if (!v) return fail(ESRCH, fmt::format("{}: {}", what, gntst_name(st)));
-        auto r = conn_.call(batch(Op::map, dom, writable, refs), nullptr, what.c_str());
-        if (!r) return Unexpected{r.error()};
-        if (r->status != GNTST_okay) {
+        XNET_TRY_ASSIGN(auto r,
+                        conn_.call(batch(Op::map, dom, writable, refs), nullptr, what.c_str()));
+        if (r.status != GNTST_okay) {
             return fail(EINVAL,
-                        fmt::format("{}: ref {}: {}", what, r->a, gntst_name(int16_t(r->status))));
+                        fmt::format("{}: ref {}: {}", what, r.a, gntst_name(int16_t(r.status))));
         }
-        auto addr = map_frames(v->mem_fd.get(), r->frames, refs.size(), writable, what);
+        auto addr = map_frames(v->mem_fd.get(), r.frames, refs.size(), writable, what);
         if (!addr) {
             (void)conn_.call(batch(Op::unmap, dom, 0, refs), nullptr, "unmapping grants");
             return Unexpected{addr.error()};
@@ -299,11 +298,10 @@ class SimGrantShare final : public GrantShare {
         auto what = fmt::format("sharing {} page(s) with domain {}", count, dom);
         if (count == 0 || count > kMaxBatch) return fail(EINVAL, what);
         Request req{Op::share, dom, writable, uint32_t(count)};
-        auto r = conn_.call(req, nullptr, what.c_str());
-        if (!r) return Unexpected{r.error()};
-        if (r->status < 0) return fail(-r->status, what);
-        auto addr = map_frames(mem_.get(), r->frames, count, true, what);
-        std::vector<GrantRef> refs(r->refs, r->refs + count);
+        XNET_TRY_ASSIGN(auto r, conn_.call(req, nullptr, what.c_str()));
+        if (r.status < 0) return fail(-r.status, what);
+        auto addr = map_frames(mem_.get(), r.frames, count, true, what);
+        std::vector<GrantRef> refs(r.refs, r.refs + count);
         if (!addr) {
             (void)conn_.call(batch(Op::unshare, 0, 0, refs), nullptr, "unsharing pages");
             return Unexpected{addr.error()};
@@ -325,19 +323,17 @@ class SimGrantShare final : public GrantShare {
 }  // namespace
 
 Result<std::unique_ptr<GrantTable>> open_gnttab(const std::string& dir, DomId dom) {
-    auto conn = SimConn::open(dir, dom);
-    if (!conn) return Unexpected{conn.error()};
-    return std::unique_ptr<GrantTable>(new SimGrantTable(std::move(*conn)));
+    XNET_TRY_ASSIGN(auto conn, SimConn::open(dir, dom));
+    return std::unique_ptr<GrantTable>(new SimGrantTable(std::move(conn)));
 }
 
 Result<std::unique_ptr<GrantShare>> open_gntshr(const std::string& dir, DomId dom) {
-    auto conn = SimConn::open(dir, dom);
-    if (!conn) return Unexpected{conn.error()};
+    XNET_TRY_ASSIGN(auto conn, SimConn::open(dir, dom));
     std::vector<UniqueFd> fds;
-    auto r = conn->call(Request{Op::domain_fds, dom}, &fds, "getting this domain's memory");
-    if (!r) return Unexpected{r.error()};
-    if (r->status != 0 || fds.size() != 3) return fail(EPROTO, "getting this domain's memory");
-    return std::unique_ptr<GrantShare>(new SimGrantShare(std::move(*conn), std::move(fds[0])));
+    XNET_TRY_ASSIGN(auto r,
+                    conn.call(Request{Op::domain_fds, dom}, &fds, "getting this domain's memory"));
+    if (r.status != 0 || fds.size() != 3) return fail(EPROTO, "getting this domain's memory");
+    return std::unique_ptr<GrantShare>(new SimGrantShare(std::move(conn), std::move(fds[0])));
 }
 
 }  // namespace xnet::sim_client
