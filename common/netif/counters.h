@@ -1,4 +1,4 @@
-// Per-vif, per-direction counters (mission-notes "Counters"). A direction
+// Per-vif, per-direction counters (docs/datapath.md, "Counters"). A direction
 // is named from the end that keeps it: `tx` is what this end put on the
 // ring, `rx` what it took from the ring.
 #pragma once
