@@ -6,6 +6,7 @@
 #   make SAN=1 ...  the same with ASan+UBSan, into build-san/
 #   make bench      run the benchmarks, figures into bench-results.txt and, as a table and
 #                   a plot, into docs/performance.md
+#   make bench-scale  one xnetback serving 64 and 256 guests, against veth (tests/bench/scale.sh)
 #   make check-xen  Xen under QEMU only (tests/xen/; packages cached in /var/cache/xnet-xen)
 #   make fuzz       run the libFuzzer targets for FUZZ_SECONDS each (clang)
 #   make tidy       clang-tidy over every source (.clang-tidy)
@@ -187,7 +188,12 @@ format:
 	@scripts/format-check --fix
 
 # --- benchmarks ----------------------------------------------------------
-.PHONY: bench
+# `bench` runs every tests/bench/ program and script, scale.sh at 64
+# guests among them; `bench-scale` runs scale.sh alone, at 64 and 256.
+.PHONY: bench bench-scale
+bench-scale: deps
+	@$(MAKE) --no-print-directory SAN=0 all
+	@tests/bench/scale.sh build 64 256 | tee bench-scale.txt
 bench: deps
 	@$(MAKE) --no-print-directory SAN=0 all
 	@scripts/run-bench build bench-results.txt

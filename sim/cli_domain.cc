@@ -177,9 +177,16 @@ int destroy(const std::string& dir, uint32_t dom) {
     return 0;
 }
 
+// Every domain, a reply of at most kMaxBatch at a time.
 Result<std::vector<uint32_t>> list_domains(const std::string& dir) {
-    XNET_TRY_ASSIGN(auto rep, toolstack_call(dir, Request{Op::domain_list}, "listing domains"));
-    return std::vector<uint32_t>(rep.refs, rep.refs + rep.count);
+    std::vector<uint32_t> all;
+    for (uint32_t from = 0;;) {
+        XNET_TRY_ASSIGN(auto rep,
+                        toolstack_call(dir, Request{Op::domain_list, from}, "listing domains"));
+        all.insert(all.end(), rep.refs, rep.refs + std::min(rep.count, simproto::kMaxBatch));
+        if (!rep.b || rep.count == 0) return all;
+        from = all.back() + 1;
+    }
 }
 
 }  // namespace

@@ -211,8 +211,13 @@ Reply Hypervisor::handle(HandleId h, DomId dom, const Request& req, std::vector<
         case Op::domain_list: {
             if (dom != 0) return status(-EPERM);
             Reply r;
-            for (const auto& [id, d] : domains_) {
-                if (r.count < kMaxBatch) r.refs[r.count++] = id;
+            for (auto it = domains_.lower_bound(DomId(std::min<uint32_t>(req.a, 0xffff)));
+                 it != domains_.end(); ++it) {
+                if (r.count == kMaxBatch) {
+                    r.b = 1;  // more: the caller asks again from the next id
+                    break;
+                }
+                r.refs[r.count++] = it->first;
             }
             return r;
         }

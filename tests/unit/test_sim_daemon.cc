@@ -327,3 +327,29 @@ TEST_CASE("sim daemon: malformed platform requests get EINVAL, the daemon stays 
     CHECK((*gs)->share(0, 1, false));
     bystander_works(sim, "4");
 }
+
+TEST_CASE("sim daemon: domain_list pages through more domains than one reply holds") {
+    xt::SimDaemon sim;
+    const uint32_t n = simproto::kMaxBatch + 44;  // 300 guests and dom0
+    for (uint32_t d = 1; d <= n; ++d)
+        sim.create_domain(d);
+    auto fd = connect_to(simproto::platform_socket(sim.dir(), 0), SOCK_SEQPACKET);
+    auto list_from = [&](uint32_t from) {
+        simproto::Request req{simproto::Op::domain_list, from};
+        REQUIRE(send(fd.get(), &req, sizeof req, MSG_NOSIGNAL) == ssize_t(sizeof req));
+        simproto::Reply rep;
+        REQUIRE(recv(fd.get(), &rep, sizeof rep, 0) == ssize_t(sizeof rep));
+        REQUIRE(rep.status == 0);
+        return rep;
+    };
+    auto first = list_from(0);
+    CHECK(first.count == simproto::kMaxBatch);
+    CHECK(first.b == 1);  // more to come
+    CHECK(first.refs[0] == 0);
+    CHECK(first.refs[simproto::kMaxBatch - 1] == simproto::kMaxBatch - 1);
+    auto rest = list_from(first.refs[first.count - 1] + 1);
+    CHECK(rest.count == n + 1 - simproto::kMaxBatch);
+    CHECK(rest.b == 0);
+    CHECK(rest.refs[0] == simproto::kMaxBatch);
+    CHECK(rest.refs[rest.count - 1] == n);
+}

@@ -58,7 +58,8 @@ enum class Op : uint32_t {
     peer,              // a=port -> b=gen; fd: the peer port's eventfd (none if unbound)
     domain_create,     // dom0 only: a=domid
     domain_destroy,    // dom0 only: a=domid
-    domain_list,       // -> count, refs[] = domids
+    domain_list,       // a = the first domid to list -> count, refs[] = domids from a on
+                       // (at most kMaxBatch), b = 1 if there are more
 };
 
 struct Request {
