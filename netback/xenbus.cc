@@ -247,6 +247,23 @@ Status Vif::connect() {
     return {};
 }
 
+// Whether the frontend moved on while connect() read its keys and mapped
+// its rings: its state is no longer SEEN, or its queue keys are not the
+// ones read (it started over with new rings and ports). A map or bind
+// that fails then is a reconnect's race, not a broken frontend: the
+// backend follows the frontend's handshake and waits for its next write.
+// A frontend that keeps its state and keys is blamed for them.
+bool Vif::frontend_moved(State seen) const {
+    auto v = s_.xs.try_read(fe(key::state));
+    if (!v || !*v || netif::parse_state(**v) != seen) return true;
+    if (!fe_keys_) return false;  // the keys were unreadable: nothing else moved
+    for (unsigned i = 0; i < fe_keys_->queues; ++i) {
+        auto q = netif::read_queue_keys(s_.xs, fe_dir_, fe_keys_->queues, i);
+        if (!q || !(*q == fe_keys_->q[i])) return true;
+    }
+    return false;
+}
+
 void Vif::disconnect() {
     fe_keys_.reset();
     if (queues_.empty() && !(link_ && link_->has_extra_queues())) return;
@@ -321,6 +338,13 @@ void Vif::reconcile() {
                 }
                 if (fe_ready && hotplug_ok) {
                     if (auto st = connect(); !st) {
+                        if (frontend_moved(fe_state)) {
+                            // Keys it has since replaced: wait for its next write.
+                            log::info("{}: the frontend moved on while we connected ({})", name(),
+                                      st.error().message());
+                            disconnect();
+                            return;
+                        }
                         blame(st.error());  // its keys, refs or ports, nearly always
                         disconnect();
                         broken_ = true;

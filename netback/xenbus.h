@@ -70,6 +70,7 @@ class Vif {
     Status setup();
     Result<FrontendKeys> read_frontend();
     Status connect();
+    bool frontend_moved(netif::State seen) const;
     void disconnect();
     void teardown();
     void switch_state(netif::State s);

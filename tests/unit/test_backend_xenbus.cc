@@ -2,11 +2,14 @@
 // driven against a private xnet-sim, with a fake link device where the TAP
 // would be, and a frontend whose keys the test writes by hand. Every state
 // the backend goes through, the hotplug wait, a bad key, a frontend that
-// closes and one that starts over, the toolstack's removal.
+// closes and one that starts over (also while its rings are being mapped),
+// the toolstack's removal.
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "fake_link.h"
 #include "fake_port.h"
@@ -27,6 +30,32 @@ XenStore store_of(const Platform& p) {
     return take(p.open_store());
 }
 
+// The sim's grant table, with a hook that runs before the next map: a
+// test puts the frontend's next move there, where a reconnect lands
+// between the backend's read of the keys and its map. The map then fails
+// as one of grants the frontend revoked does.
+class RacingTable final : public GrantTable {
+  public:
+    explicit RacingTable(GrantTable& real) : real_(real) {}
+    std::function<void()> before_map;
+
+    Result<GrantMapping> map(DomId dom, std::span<const GrantRef> refs, bool writable) override {
+        if (auto move = std::exchange(before_map, nullptr)) {
+            move();
+            return fail(EINVAL, "mapping a grant the frontend revoked");
+        }
+        return real_.map(dom, refs, writable);
+    }
+    Status copy(std::span<CopySegment> segs) override { return real_.copy(segs); }
+    void forget(DomId dom) override { real_.forget(dom); }
+
+  protected:
+    void unmap(GrantMapping&) override {}  // the real table's mappings go back to it
+
+  private:
+    GrantTable& real_;
+};
+
 // Domain 7's vif 0 as the toolstack lays it out, a backend in dom0 over a
 // fake link, and the guest's side of the rings for the frontend's keys.
 struct Xenbus {
@@ -36,6 +65,7 @@ struct Xenbus {
     XenStore xs = store_of(*dom0);
     XenStore gxs = store_of(*guest);
     std::unique_ptr<GrantTable> gt = take(dom0->open_gnttab());
+    RacingTable racing{*gt};
     std::unique_ptr<GrantShare> gs = take(guest->open_gntshr());
     std::unique_ptr<EventChannels> gev = take(guest->open_evtchn());
     std::unique_ptr<EpollReactor> r = take(EpollReactor::create());
@@ -48,7 +78,7 @@ struct Xenbus {
         *r,
         *dom0,
         xs,
-        *gt,
+        racing,
         netback::Options{},
         [this](const std::string& name, bool persistent) -> Result<std::unique_ptr<Link>> {
             CHECK(persistent);
@@ -224,4 +254,57 @@ TEST_CASE("backend xenbus: the toolstack's removal closes the vif and the TAP go
     vif->reconcile();
     CHECK(vif->gone());
     CHECK(*x.link_removed);
+}
+
+TEST_CASE("backend xenbus: a frontend that starts over while its rings are mapped is waited for") {
+    Xenbus x;
+    netback::Vif vif(x.s, 7, 0);
+    x.hotplug_done();
+    vif.reconcile();
+    x.frontend_keys();
+    x.frontend_state(State::connected);
+    // It closes and starts again between our read of its keys and the map.
+    x.racing.before_map = [&] { x.frontend_state(State::initialising); };
+    vif.reconcile();
+    CHECK(vif.state() == State::init_wait);
+    CHECK(x.read("/local/domain/0/error/backend/vif/7/0/error") == "(absent)");
+    CHECK(vif.json().find("\"faults\":0") != std::string::npos);
+    CHECK_FALSE(x.link->carrier);
+    // Its next Connected connects.
+    x.frontend_state(State::connected);
+    vif.reconcile();
+    CHECK(vif.state() == State::connected);
+}
+
+TEST_CASE("backend xenbus: a frontend that replaces its ring refs meanwhile is waited for too") {
+    Xenbus x;
+    netback::Vif vif(x.s, 7, 0);
+    x.hotplug_done();
+    vif.reconcile();
+    x.frontend_keys();
+    x.frontend_state(State::connected);
+    SharedPages fresh = take(x.gs->share(0, 1, true));
+    ring::init_shared(static_cast<netif::TxSring*>(fresh.addr()));
+    x.racing.before_map = [&] { x.fe_write(key::tx_ring_ref, std::to_string(fresh.refs()[0])); };
+    vif.reconcile();
+    CHECK(vif.state() == State::init_wait);
+    CHECK(vif.json().find("\"faults\":0") != std::string::npos);
+    // The next look maps the new ring.
+    vif.reconcile();
+    CHECK(vif.state() == State::connected);
+}
+
+TEST_CASE("backend xenbus: a map that fails with the frontend unmoved is its fault") {
+    Xenbus x;
+    netback::Vif vif(x.s, 7, 0);
+    x.hotplug_done();
+    vif.reconcile();
+    x.frontend_keys();
+    x.frontend_state(State::connected);
+    x.racing.before_map = [] {};  // nothing moves: the map just fails
+    vif.reconcile();
+    CHECK(vif.state() == State::closing);
+    CHECK(x.read("/local/domain/0/error/backend/vif/7/0/error").find("mapping tx-ring-ref") !=
+          std::string::npos);
+    CHECK(vif.json().find("\"faults\":1") != std::string::npos);
 }
