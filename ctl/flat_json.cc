@@ -28,8 +28,7 @@ class Walker {
             for (size_t n = 0;; ++n) {
                 std::string key = std::to_string(n);
                 if (close == '}') {
-                    XNET_TRY_ASSIGN(auto k, string());
-                    key = k;
+                    XNET_TRY_ASSIGN(key, string());
                     skip();
                     if (!peek(':')) return bad("':' expected");
                 }

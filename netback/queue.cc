@@ -55,10 +55,8 @@ Status BackQueue::attach() {
         }
         return m;
     };
-    XNET_TRY_ASSIGN(auto t, map(keys_.tx_ref, "tx-ring-ref"));
-    XNET_TRY_ASSIGN(auto x, map(keys_.rx_ref, "rx-ring-ref"));
-    tx_map_ = std::move(t);
-    rx_map_ = std::move(x);
+    XNET_TRY_ASSIGN(tx_map_, map(keys_.tx_ref, "tx-ring-ref"));
+    XNET_TRY_ASSIGN(rx_map_, map(keys_.rx_ref, "rx-ring-ref"));
     auto* ts = static_cast<netif::TxSring*>(tx_map_.addr());
     auto* rs = static_cast<netif::RxSring*>(rx_map_.addr());
     // BACK_RING_ATTACH: start where the frontend's ring says responses are.
@@ -77,8 +75,7 @@ Status BackQueue::attach() {
     XNET_TRY_ASSIGN(auto tp, bind(keys_.tx_port, split ? "event-channel-tx" : "event-channel"));
     tx_local_ = rx_local_ = tp;
     if (split) {
-        XNET_TRY_ASSIGN(auto rp, bind(keys_.rx_port, "event-channel-rx"));
-        rx_local_ = rp;
+        XNET_TRY_ASSIGN(rx_local_, bind(keys_.rx_port, "event-channel-rx"));
     }
     auto st = ev_watch_.watch(r_, ev_->fd(), EPOLLIN, [this](uint32_t) { on_event(); });
     if (!st) return st;

@@ -67,8 +67,7 @@ Result<unsigned> parse_tx_chain(const Peek& peek, uint32_t avail, netif::GsoAcce
         if (idx >= avail) return incomplete();
         netif::TxRequest raw;
         peek(idx++, raw);
-        XNET_TRY_ASSIGN(auto m, extras.take(netif::as_extra(raw), out.meta));
-        more = m;
+        XNET_TRY_ASSIGN(more, extras.take(netif::as_extra(raw), out.meta));
     }
     out.nextras = extras.slots();
     XNET_TRY(txcheck::gso_below_size(out.meta, out.first.size));

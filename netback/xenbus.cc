@@ -160,8 +160,7 @@ Status Vif::setup() {
     const auto& p = policy_.policy();
     if (!link_) {
         // Survives a restart of the daemon with its bridge membership.
-        XNET_TRY_ASSIGN(auto l, s_.open_link(name(), true));
-        link_ = std::move(l);
+        XNET_TRY_ASSIGN(link_, s_.open_link(name(), true));
     }
     XNET_TRY_ASSIGN(auto mtu, netif::read_mtu(s_.xs, dir_));
     LinkSetup setup;
@@ -197,10 +196,8 @@ Result<Vif::FrontendKeys> Vif::read_frontend() {
     XNET_TRY(require_flag(s_.xs, fe(key::request_rx_copy),
                           "the frontend does not do rx-copy (request-rx-copy)"));
     XNET_TRY(require_flag(s_.xs, fe(key::feature_rx_notify), "feature-rx-notify is mandatory"));
-    XNET_TRY_ASSIGN(auto features, offload::read_features(s_.xs, fe_dir_));
-    k.features = features;
-    XNET_TRY_ASSIGN(auto reconnect, read_flag(s_.xs, fe(key::feature_xnet_reconnect)));
-    k.reconnect = reconnect;
+    XNET_TRY_ASSIGN(k.features, offload::read_features(s_.xs, fe_dir_));
+    XNET_TRY_ASSIGN(k.reconnect, read_flag(s_.xs, fe(key::feature_xnet_reconnect)));
     XNET_TRY_ASSIGN(auto queues,
                     read_number(s_.xs, fe(key::multi_queue_num_queues), UINT32_MAX, 1));
     if (queues == 0 || queues > s_.options.max_queues) {

@@ -51,8 +51,7 @@ Result<std::unique_ptr<FrontQueue>> FrontQueue::create(GrantShare& gs,
     XNET_TRY_ASSIGN(auto port, q->ev_->alloc_unbound(f.peer));
     q->keys_.tx_port = q->keys_.rx_port = port;
     if (split) {
-        XNET_TRY_ASSIGN(auto rx, q->ev_->alloc_unbound(f.peer));
-        q->keys_.rx_port = rx;
+        XNET_TRY_ASSIGN(q->keys_.rx_port, q->ev_->alloc_unbound(f.peer));
     }
     for (unsigned i = 0; i < kPool; ++i)
         q->rx_free_.push_back(uint16_t(kPool - 1 - i));

@@ -63,8 +63,7 @@ Result<bool> parse_rx_chain(const Peek& peek, const Buf& buf, uint32_t avail,
         bool more_extra = out.npieces == 1 && (r.flags & netif::rxf::extra_info);
         while (more_extra) {
             if (idx >= avail) break;
-            XNET_TRY_ASSIGN(auto m, extras.take(netif::as_extra(peek(idx++)), out.meta));
-            more_extra = m;
+            XNET_TRY_ASSIGN(more_extra, extras.take(netif::as_extra(peek(idx++)), out.meta));
         }
         if (more_extra) break;  // the rest is not published yet
         if (!(r.flags & netif::rxf::more_data)) {

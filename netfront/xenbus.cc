@@ -79,8 +79,7 @@ Status Frontend::start() {
     }
     be_dir_ = want;
 
-    XNET_TRY_ASSIGN(auto l, o_.open_link(o_.ifname, false));
-    link_ = std::move(l);
+    XNET_TRY_ASSIGN(link_, o_.open_link(o_.ifname, false));
     LinkSetup setup;
     setup.offload = {.csum = true};
     setup.gso_max_size = link::kNetifGsoMaxSize;
@@ -121,10 +120,8 @@ Result<Frontend::BackendKeys> Frontend::read_backend() {
     BackendKeys b;
     XNET_TRY(
         require_flag(xs_, be(key::feature_rx_copy), "the backend does not offer feature-rx-copy"));
-    XNET_TRY_ASSIGN(auto split, flag(key::feature_split_event_channels));
-    b.split = split;
-    XNET_TRY_ASSIGN(auto features, offload::read_features(xs_, be_dir_));
-    b.features = features;
+    XNET_TRY_ASSIGN(b.split, flag(key::feature_split_event_channels));
+    XNET_TRY_ASSIGN(b.features, offload::read_features(xs_, be_dir_));
     const auto max_queues = be(key::multi_queue_max_queues);
     XNET_TRY_ASSIGN(auto queues, read_number(xs_, max_queues, 1024, 1));
     if (queues == 0) return fail(EINVAL, max_queues + " is 0");

@@ -71,7 +71,7 @@ class Daemon {
         DomId dom;
         UniqueFd fd;
         std::string out;        // xenstore bytes not yet written
-        bool want_out = false;  // watched for POLLOUT: out is not empty
+        bool want_out = false;  // watched for EPOLLOUT: out is not empty
         Registration watch;     // after fd: let go before it closes
     };
 

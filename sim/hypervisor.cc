@@ -58,10 +58,9 @@ void kick(const UniqueFd& efd) {
 Result<Hypervisor> Hypervisor::create(Hooks hooks) {
     Hypervisor h;
     h.hooks_ = std::move(hooks);
-    XNET_TRY_ASSIGN(auto fd, make_shm("xnet-sim-domains", kMaxDomains * 4));
-    XNET_TRY_ASSIGN(auto p, map_shm<uint32_t>(fd.get(), kMaxDomains * 4, "the domain table"));
-    h.domains_fd_ = std::move(fd);
-    h.epochs_ = p;
+    XNET_TRY_ASSIGN(h.domains_fd_, make_shm("xnet-sim-domains", kMaxDomains * 4));
+    XNET_TRY_ASSIGN(h.epochs_,
+                    map_shm<uint32_t>(h.domains_fd_.get(), kMaxDomains * 4, "the domain table"));
     return h;
 }
 

@@ -76,12 +76,10 @@ std::optional<int> Daemon::parse(int argc, char** argv, const Option& own) {
 }
 
 Status Daemon::open() {
-    XNET_TRY_ASSIGN(auto opened, open_platform(kind_));
-    platform_ = std::move(opened);
+    XNET_TRY_ASSIGN(platform_, open_platform(kind_));
     XNET_TRY_ASSIGN(auto store, platform_->open_store());
     xs_.emplace(std::move(store));
-    XNET_TRY_ASSIGN(auto reactor, EpollReactor::create());
-    loop_ = std::move(reactor);
+    XNET_TRY_ASSIGN(loop_, EpollReactor::create());
     XNET_TRY(loop_->stop_on_signals());
     loop_->report_stalls(kStallReport);
     return {};

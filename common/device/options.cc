@@ -65,8 +65,7 @@ Result<bool> common_option(std::string_view key, Args& a, Common& c) {
     }
     if (key == "--profile") {
         XNET_TRY_ASSIGN(auto v, a.value(key));
-        XNET_TRY_ASSIGN(auto p, offload::profile(v));
-        c.policy = p;
+        XNET_TRY_ASSIGN(c.policy, offload::profile(v));
         return true;
     }
     if (key == "--busy-poll-us") {
@@ -81,8 +80,7 @@ Result<bool> common_option(std::string_view key, Args& a, Common& c) {
     }
     if (key == "--platform") {
         XNET_TRY_ASSIGN(auto v, a.value(key));
-        XNET_TRY_ASSIGN(auto k, parse_platform(v));
-        c.platform = k;
+        XNET_TRY_ASSIGN(c.platform, parse_platform(v));
         return true;
     }
     for (const auto& s : offload::kSettings) {

@@ -9,8 +9,7 @@ StoreWatchdog::StoreWatchdog(Reactor& r, const XenStore& xs, std::string probe,
     : r_(r), xs_(xs), probe_(std::move(probe)), lost_(std::move(lost)) {}
 
 Status StoreWatchdog::start() {
-    XNET_TRY_ASSIGN(auto t, r_.after(kInterval, [this] { tick(); }));
-    timer_ = std::move(t);
+    XNET_TRY_ASSIGN(timer_, r_.after(kInterval, [this] { tick(); }));
     return {};
 }
 

@@ -238,8 +238,7 @@ ParseResult<Frame> tunnel(std::span<const std::uint8_t> buf, Frame f) {
         l3 = l2.l3_off;
         f.inner_vlan_tags = l2.tags;
     }
-    XNET_TRY_ASSIGN(auto layers, p.ip(type, l3, end));
-    f.inner = layers;
+    XNET_TRY_ASSIGN(f.inner, p.ip(type, l3, end));
     return f;
 }
 
@@ -309,8 +308,7 @@ ParseResult<Frame> parse(std::span<const std::uint8_t> buf) {
     Frame f;
     f.vlan_tags = l2.tags;
     f.ethertype = l2.ethertype;
-    XNET_TRY_ASSIGN(auto layers, p.ip(l2.ethertype, l2.l3_off, buf.size()));
-    f.outer = layers;
+    XNET_TRY_ASSIGN(f.outer, p.ip(l2.ethertype, l2.l3_off, buf.size()));
     return tunnel(buf, f);
 }
 

@@ -94,8 +94,7 @@ void ControlServer::serve(int fd, uint32_t events) {
 
 Result<std::string> control_request(const std::string& path, std::string_view request,
                                     int timeout_ms) {
-    XNET_TRY_ASSIGN(auto sock, connect_unix(path, SOCK_STREAM));
-    UniqueFd fd = std::move(sock);
+    XNET_TRY_ASSIGN(UniqueFd fd, connect_unix(path, SOCK_STREAM));
     std::string req(request);
     req += '\n';
     if (::send(fd.get(), req.data(), req.size(), MSG_NOSIGNAL) != ssize_t(req.size())) {

@@ -129,13 +129,18 @@ struct Xenbus {
     void hotplug_done() {
         REQUIRE(xs.write(be + "/" + std::string(key::hotplug_status), "connected"));
     }
-    // The hotplug script done, then the frontend's keys and Connected,
-    // each followed by the backend's look at them: the usual handshake.
-    void handshake(netback::Vif& vif) {
+    // The backend in InitWait with the hotplug script done, and the
+    // frontend's keys and Connected written, not yet looked at.
+    void frontend_ready(netback::Vif& vif) {
         hotplug_done();
         vif.reconcile();
         frontend_keys();
         frontend_state(State::connected);
+    }
+    // The hotplug script done, then the frontend's keys and Connected,
+    // each followed by the backend's look at them: the usual handshake.
+    void handshake(netback::Vif& vif) {
+        frontend_ready(vif);
         vif.reconcile();
     }
 };
@@ -259,10 +264,7 @@ TEST_CASE("backend xenbus: the toolstack's removal closes the vif and the TAP go
 TEST_CASE("backend xenbus: a frontend that starts over while its rings are mapped is waited for") {
     Xenbus x;
     netback::Vif vif(x.s, 7, 0);
-    x.hotplug_done();
-    vif.reconcile();
-    x.frontend_keys();
-    x.frontend_state(State::connected);
+    x.frontend_ready(vif);
     // It closes and starts again between our read of its keys and the map.
     x.racing.before_map = [&] { x.frontend_state(State::initialising); };
     vif.reconcile();
@@ -279,10 +281,7 @@ TEST_CASE("backend xenbus: a frontend that starts over while its rings are mappe
 TEST_CASE("backend xenbus: a frontend that replaces its ring refs meanwhile is waited for too") {
     Xenbus x;
     netback::Vif vif(x.s, 7, 0);
-    x.hotplug_done();
-    vif.reconcile();
-    x.frontend_keys();
-    x.frontend_state(State::connected);
+    x.frontend_ready(vif);
     SharedPages fresh = take(x.gs->share(0, 1, true));
     ring::init_shared(static_cast<netif::TxSring*>(fresh.addr()));
     x.racing.before_map = [&] { x.fe_write(key::tx_ring_ref, std::to_string(fresh.refs()[0])); };
@@ -297,10 +296,7 @@ TEST_CASE("backend xenbus: a frontend that replaces its ring refs meanwhile is w
 TEST_CASE("backend xenbus: a map that fails with the frontend unmoved is its fault") {
     Xenbus x;
     netback::Vif vif(x.s, 7, 0);
-    x.hotplug_done();
-    vif.reconcile();
-    x.frontend_keys();
-    x.frontend_state(State::connected);
+    x.frontend_ready(vif);
     x.racing.before_map = [] {};  // nothing moves: the map just fails
     vif.reconcile();
     CHECK(vif.state() == State::closing);
