@@ -7,9 +7,26 @@
 #include <fmt/format.h>
 
 #include "device/store_watchdog.h"
+#include "runtime/json.h"
 #include "runtime/log.h"
 
 namespace xnet {
+namespace {
+
+// The loop's own figures (EpollReactor::Stalls), for the request "loop";
+// "loop reset" answers them and starts again.
+std::string loop_reply(EpollReactor& loop, bool reset) {
+    const auto& s = loop.stalls();
+    JsonWriter w;
+    w.begin_object().key("loop").begin_object();
+    w.field("stalls", s.count).field("longest_stall_ms", s.longest.count());
+    w.field("longest_handler_us", s.longest_any.count());
+    w.end_object().end_object();
+    if (reset) loop.reset_stalls();
+    return w.take();
+}
+
+}  // namespace
 
 std::string control_dir(const Platform& p) {
     if (const char* d = std::getenv("XNET_CONTROL_DIR"); d && *d) return d;
@@ -81,14 +98,18 @@ Status Daemon::open() {
     xs_.emplace(std::move(store));
     XNET_TRY_ASSIGN(loop_, EpollReactor::create());
     XNET_TRY(loop_->stop_on_signals());
-    loop_->report_stalls(kStallReport);
+    loop_->report_stalls(common_.stall_report);
     return {};
 }
 
 int Daemon::serve(const std::string& control, ControlServer::Handler handler,
                   const std::function<Status()>& start, std::string_view stopping) {
     mkdir(control.substr(0, control.rfind('/')).c_str(), 0755);
-    auto server = ControlServer::listen(*loop_, control, std::move(handler));
+    auto answer = [this, h = std::move(handler)](std::string_view req) {
+        if (req == "loop" || req == "loop reset") return loop_reply(*loop_, req != "loop");
+        return h(req);
+    };
+    auto server = ControlServer::listen(*loop_, control, std::move(answer));
     if (!server) return fatal(server.error());
     if (auto st = start(); !st) return fatal(st.error());
     // A dead xenstored (or xnet-sim) ends the daemon, with a message.

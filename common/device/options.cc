@@ -51,6 +51,9 @@ std::string common_help() {
         {"--busy-poll-us N",
          "after work, poll a ring this long before sleeping\n"
          "(default 50; 0: sleep at once)"},
+        {"--stall-ms N",
+         "log each event-loop handler that runs longer\n"
+         "(default 200; 1..60000)"},
         {"--verbose", "log more"},
     };
     for (const auto& o : kRest)
@@ -76,6 +79,16 @@ Result<bool> common_option(std::string_view key, Args& a, Common& c) {
                                             "microseconds up to 1000000",
                                             v));
         c.busy_poll = std::chrono::microseconds(*us);
+        return true;
+    }
+    if (key == "--stall-ms") {
+        XNET_TRY_ASSIGN(auto v, a.value(key));
+        auto ms = netif::parse_number(v, 60000);
+        if (!ms || *ms == 0)
+            return fail(EINVAL, fmt::format("--stall-ms: '{}' is not a number of "
+                                            "milliseconds in 1..60000",
+                                            v));
+        c.stall_report = std::chrono::milliseconds(*ms);
         return true;
     }
     if (key == "--platform") {

@@ -12,6 +12,7 @@
 #include "netif/offload.h"
 #include "platform/platform.h"
 #include "runtime/error.h"
+#include "runtime/reactor.h"
 
 namespace xnet::cli {
 
@@ -35,10 +36,11 @@ struct Common {
     offload::Policy policy = offload::safe();
     std::optional<PlatformKind> platform;
     bool verbose = false;
-    std::chrono::microseconds busy_poll{50};  // see BusyPoll
+    std::chrono::microseconds busy_poll{50};                // see BusyPoll
+    std::chrono::milliseconds stall_report = kStallReport;  // EpollReactor::report_stalls
 };
 // Handles those options (--profile, one per setting of the policy table,
-// --platform, --busy-poll-us, --verbose). True if KEY was one of them.
+// --platform, --busy-poll-us, --stall-ms, --verbose). True if KEY was one of them.
 Result<bool> common_option(std::string_view key, Args& a, Common& c);
 // One option in a --help: "  --queues N   what it does", the text in a
 // column of its own; a '\n' in HELP goes on in that column.

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "runtime/blocking.h"
+#include "runtime/closer.h"
 
 namespace xnet {
 namespace {
@@ -53,6 +54,10 @@ ifreq named(const std::string& ifname) {
 
 }  // namespace
 
+TapQueue::~TapQueue() {
+    closer::close_later(std::move(fd_), std::move(name_));
+}
+
 Result<size_t> TapQueue::read(vnet::Hdr& h, std::span<const iovec> iov) {
     iovec v[20];
     if (iov.size() + 1 > std::size(v)) return fail(EINVAL, "reading the TAP: too many buffers");
@@ -79,6 +84,8 @@ Status TapQueue::write(const vnet::Hdr& h, std::span<const iovec> frame) {
 }
 
 Result<Tap> Tap::open(const std::string& name) {
+    // Not the device of that name on its way out: a new one, once it is gone.
+    closer::wait_for(name);
     XNET_TRY_ASSIGN(auto fd, open_queue(name));
     return Tap(name, std::move(fd));
 }
@@ -94,7 +101,7 @@ Result<LocalPort*> Tap::queue(unsigned i) {
 
 Result<std::unique_ptr<TapQueue>> Tap::add_queue() const {
     XNET_TRY_ASSIGN(auto fd, open_queue(name_));
-    return std::make_unique<TapQueue>(std::move(fd));
+    return std::make_unique<TapQueue>(std::move(fd), name_);
 }
 
 Status Tap::set_offload(TapOffload o) {

@@ -40,15 +40,21 @@ class LocalPort {
     virtual Status write(const vnet::Hdr& h, std::span<const iovec> frame) = 0;
 };
 
+// One queue's descriptor of the TAP NAME. Closed off the caller's thread
+// (closer.h): the close of the last one removes the device, which the
+// kernel takes its time over.
 class TapQueue final : public LocalPort {
   public:
-    explicit TapQueue(UniqueFd fd) : fd_(std::move(fd)) {}
+    TapQueue(UniqueFd fd, std::string name) : fd_(std::move(fd)), name_(std::move(name)) {}
+    TapQueue(TapQueue&&) = default;
+    ~TapQueue() override;
     int fd() const override { return fd_.get(); }
     Result<size_t> read(vnet::Hdr& h, std::span<const iovec> iov) override;
     Status write(const vnet::Hdr& h, std::span<const iovec> frame) override;
 
   private:
     UniqueFd fd_;
+    std::string name_;
 };
 
 class Tap {
@@ -74,7 +80,7 @@ class Tap {
 
   private:
     Result<std::unique_ptr<TapQueue>> add_queue() const;
-    Tap(std::string name, UniqueFd fd) : name_(std::move(name)), first_(std::move(fd)) {}
+    Tap(std::string name, UniqueFd fd) : name_(name), first_(std::move(fd), std::move(name)) {}
     std::string name_;
     TapQueue first_;
     std::vector<std::unique_ptr<TapQueue>> extra_;  // queues 1..

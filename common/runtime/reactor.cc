@@ -159,7 +159,10 @@ EpollReactor::Started EpollReactor::start() const {
 
 void EpollReactor::timed(const Started& s, int fd) {
     if (s.at == Clock::time_point{}) return;  // not reporting when it started
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - s.at);
+    auto took = Clock::now() - s.at;
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(took);
+    stalls_.longest_any = std::max(stalls_.longest_any, us);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took);
     if (ms < stall_over_) return;
     ++stalls_.count;
     stalls_.longest = std::max(stalls_.longest, ms);

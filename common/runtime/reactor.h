@@ -122,10 +122,15 @@ class EpollReactor final : public Reactor {
     // (zero) by default.
     void report_stalls(std::chrono::milliseconds over) { stall_over_ = over; }
     struct Stalls {
-        uint64_t count = 0;
-        std::chrono::milliseconds longest{0};
+        uint64_t count = 0;                    // handlers that ran past the threshold
+        std::chrono::milliseconds longest{0};  // the longest of those
+        // The longest handler of all, stall or not (while reported): what a
+        // fault's teardown costs every other vif (the bench's fault.stall_ms).
+        std::chrono::microseconds longest_any{0};
     };
     const Stalls& stalls() const { return stalls_; }
+    // Starts the tally again (the control socket's "loop reset").
+    void reset_stalls() { stalls_ = {}; }
     // A daemon's ending: SIGTERM and SIGINT stop run() (they are blocked
     // and read from a signalfd), SIGPIPE is ignored (a peer closing a
     // socket is an error return, not a reason to die).

@@ -80,6 +80,16 @@ TEST_CASE("reactor: a handler that holds the loop past the threshold is counted"
         REQUIRE(loop->run_once(0));
         CHECK(loop->stalls().count == 2);  // deferred work is timed too
         CHECK(loop->stalls().longest >= 60ms);
+        CHECK(loop->stalls().longest_any >= 60ms);
+        loop->reset_stalls();
+        CHECK(loop->stalls().count == 0);
+        CHECK(loop->stalls().longest_any == 0ms);
+    }
+    SUBCASE("the longest handler is kept below the threshold too") {
+        loop->report_stalls(200ms);
+        REQUIRE(loop->run_once(100));
+        CHECK(loop->stalls().count == 0);
+        CHECK(loop->stalls().longest_any >= 60ms);
     }
 }
 
