@@ -2,7 +2,8 @@
 #
 #   make            build everything into build/
 #   make check      install missing Debian packages, build, run every suite
-#   make soak       30 minutes of traffic, toggles and guest churn (SOAK_SECONDS)
+#   make soak       30 minutes of traffic, toggles and guest churn (SOAK_SECONDS), then
+#                   3000 random policy changes over 16 vifs (CONVERGE_ROUNDS)
 #   make SAN=1 ...  the same with ASan+UBSan, into build-san/
 #   make bench      run the benchmarks, figures into bench-results.txt and, as a table and
 #                   a plot, into docs/performance.md
@@ -151,11 +152,14 @@ check: deps
 	@tests/run-suites --build $(B) $(if $(filter 1,$(SAN)),--label "sanitizer build" local,all)
 
 # The long soak (tests/integration/soak.sh): SOAK_SECONDS of traffic,
-# toggles and guest churn; `check` runs a 60 s one.
+# toggles and guest churn, then CONVERGE_ROUNDS random policy changes over
+# 16 vifs (sim-converge.sh); `check` runs a 60 s soak and 60 changes.
 SOAK_SECONDS ?= 1800
+CONVERGE_ROUNDS ?= 3000
 soak: deps
 	@$(MAKE) --no-print-directory SAN=$(SAN) all
-	@XNET_SOAK_SECONDS=$(SOAK_SECONDS) tests/run-suites --build $(B) soak
+	@XNET_SOAK_SECONDS=$(SOAK_SECONDS) XNET_CONVERGE_ROUNDS=$(CONVERGE_ROUNDS) \
+		tests/run-suites --build $(B) soak sim-converge
 
 # Real Xen under QEMU (tests/xen/run): Linux's drivers against ours, xnet
 # against itself, captures and a hostile guest: the suite xen of `check`

@@ -48,6 +48,7 @@ std::optional<std::pair<DomId, unsigned>> parse_vif_name(std::string_view name) 
 Backend::~Backend() = default;
 
 Status Backend::start() {
+    XNET_TRY(start_hosts());
     root_ = fmt::format("/local/domain/{}/backend/vif", s_.platform.self());
     auto st = s_.xs.watch(root_, kVifsToken);
     if (!st) return st;
@@ -73,10 +74,37 @@ void Backend::reconcile(DomId dom, unsigned devid) {
     auto key = std::pair{dom, devid};
     auto it = vifs_.find(key);
     if (it == vifs_.end()) {
-        it = vifs_.emplace(key, std::make_unique<Vif>(s_, dom, devid)).first;
+        QueueHost* host = place();
+        it = vifs_.emplace(key, std::make_unique<Vif>(s_, dom, devid, host)).first;
+        ++host->vifs;
     }
     it->second->reconcile();
-    if (it->second->gone()) vifs_.erase(it);
+    if (it->second->gone()) {
+        --it->second->host().vifs;
+        vifs_.erase(it);
+    }
+}
+
+// The queues' hosts: the daemon's loop, or --threads workers.
+Status Backend::start_hosts() {
+    if (s_.options.threads == 0) {
+        hosts_.push_back(std::make_unique<InlineHost>(s_.reactor, s_.gnttab));
+        return {};
+    }
+    for (unsigned i = 0; i < s_.options.threads; ++i) {
+        XNET_TRY_ASSIGN(auto w,
+                        WorkerHost::start(i, s_.platform, s_.reactor, s_.options.stall_report));
+        hosts_.push_back(std::move(w));
+    }
+    return {};
+}
+
+// A new vif goes to the host with the fewest: each worker then serves
+// about as many guests as the next, whatever order they come and go in.
+QueueHost* Backend::place() {
+    auto fewest = std::min_element(hosts_.begin(), hosts_.end(),
+                                   [](const auto& a, const auto& b) { return a->vifs < b->vifs; });
+    return fewest->get();
 }
 
 void Backend::rescan() {

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "xenbus.h"
 
@@ -23,6 +24,8 @@ class Backend {
     std::string control(std::string_view request);
 
   private:
+    Status start_hosts();
+    QueueHost* place();
     void on_store();
     void rescan();
     void reconcile(DomId dom, unsigned devid);
@@ -31,7 +34,8 @@ class Backend {
     Vif* find(std::string_view name);
 
     Services& s_;
-    std::string root_;  // /local/domain/<self>/backend/vif
+    std::string root_;                               // /local/domain/<self>/backend/vif
+    std::vector<std::unique_ptr<QueueHost>> hosts_;  // before the vifs: they go first
     std::map<std::pair<DomId, unsigned>, std::unique_ptr<Vif>> vifs_;
     Timer peer_check_;
     Registration store_watch_;

@@ -33,16 +33,30 @@ struct Vif::FrontendKeys {
     std::vector<QueueKeys> q;
 };
 
-Vif::Vif(Services& s, DomId dom, unsigned devid) : s_(s), devid_(devid), policy_(s.options.policy) {
+Vif::Vif(Services& s, DomId dom, unsigned devid, QueueHost* host)
+    : s_(s),
+      own_host_(host ? nullptr : std::make_unique<InlineHost>(s.reactor, s.gnttab)),
+      host_(host ? host : own_host_.get()),
+      devid_(devid),
+      policy_(s.options.policy) {
     shared_.name = fmt::format("vif{}.{}", dom, devid);
     shared_.peer = dom;
     shared_.busy_poll = s.options.busy_poll;
     dir_ = fmt::format("/local/domain/{}/backend/vif/{}/{}", s_.platform.self(), dom, devid);
-    shared_.fault = [this](const Error& e, bool quiet) { on_fault(e, quiet); };
+    // Called by a queue, on its host's thread.
+    shared_.fault = [this, alive = alive_](const Error& e, bool quiet) {
+        host_->to_control([this, alive, e, quiet] {
+            if (*alive) on_fault(e, quiet);
+        });
+    };
 }
 
 Vif::~Vif() {
-    queues_.clear();  // before the TAP whose queues they read
+    *alive_ = false;
+    {
+        auto h = host_->hold();
+        queues_.clear();  // before the TAP whose queues they read
+    }
     if (!fe_token_.empty()) (void)s_.xs.unwatch(fe(key::state), fe_token_);
 }
 
@@ -83,8 +97,11 @@ void Vif::report(const Error& e) {
 
 // The frontend broke the protocol: counted, logged, and in the error node.
 void Vif::blame(const Error& e) {
-    ++shared_.counters.faults;
-    shared_.counters.last_fault = e.message();
+    {
+        auto h = host_->hold();
+        ++shared_.counters.faults;
+        shared_.counters.last_fault = e.message();
+    }
     report(e);
 }
 
@@ -151,9 +168,13 @@ void Vif::apply_policy() {
 // queues read the rules per frame.
 Status Vif::derive_rules() {
     const auto& p = policy_.policy();
-    shared_.tx = offload::tx_rules(p, fe_keys_->features);
-    shared_.rx.checksum = p.rx_checksum;
-    return link_->set_offload({.csum = true, .tso4 = shared_.tx.gso_v4, .tso6 = shared_.tx.gso_v6});
+    auto tx = offload::tx_rules(p, fe_keys_->features);
+    {
+        auto h = host_->hold();
+        shared_.tx = tx;
+        shared_.rx.checksum = p.rx_checksum;
+    }
+    return link_->set_offload({.csum = true, .tso4 = tx.gso_v4, .tso6 = tx.gso_v6});
 }
 
 Status Vif::setup() {
@@ -218,23 +239,30 @@ Status Vif::connect() {
     // What the frontend read from our keys: taken for this connection
     // even if the policy later narrows it (see apply_policy).
     auto a = offload::advertised(policy_.policy());
-    shared_.gso_accepted_v4 = a.gso4;
-    shared_.gso_accepted_v6 = a.gso6;
+    {
+        auto h = host_->hold();
+        shared_.gso_accepted_v4 = a.gso4;
+        shared_.gso_accepted_v6 = a.gso6;
+    }
     auto st = derive_rules();
     if (!st) return st;
-    const auto& tx = shared_.tx;
+    const auto tx = offload::tx_rules(policy_.policy(), k.features);
 
     for (unsigned i = 0; i < k.queues; ++i) {
         XNET_TRY_ASSIGN(auto port, link_->queue(i));
         XNET_TRY_ASSIGN(auto ev, s_.platform.open_evtchn());
-        XNET_TRY_ASSIGN(auto q, BackQueue::start(s_.reactor, s_.gnttab, std::move(ev), *port,
-                                                 shared_, i, k.q[i]));
+        auto h = host_->hold();
+        XNET_TRY_ASSIGN(auto q, BackQueue::start(host_->reactor(), host_->gnttab(), std::move(ev),
+                                                 *port, shared_, i, k.q[i]));
         queues_.push_back(std::move(q));
     }
     if (!(st = link_->set_carrier(true))) return st;
     write_own(key::carrier, "1");
-    for (auto& q : queues_)
-        q->kick();
+    {
+        auto h = host_->hold();
+        for (auto& q : queues_)
+            q->kick();
+    }
     log::info(
         "{}: connected: {} queue{}, {} event channels, to guest: csum_blank v4 {} v6 {} "
         "gso v4 {} v6 {} sg {}, from guest: rx-checksum {}",
@@ -264,7 +292,10 @@ bool Vif::frontend_moved(State seen) const {
 void Vif::disconnect() {
     fe_keys_.reset();
     if (queues_.empty() && !(link_ && link_->has_extra_queues())) return;
-    queues_.clear();
+    {
+        auto h = host_->hold();
+        queues_.clear();
+    }
     if (link_) {
         link_->drop_queues();
         (void)link_->set_carrier(false);
@@ -275,7 +306,10 @@ void Vif::disconnect() {
 
 void Vif::teardown() {
     disconnect();
-    s_.gnttab.forget(dom());
+    {
+        auto h = host_->hold();
+        host_->gnttab().forget(dom());
+    }
     if (link_) {
         link_->remove();
         link_.reset();
@@ -387,18 +421,22 @@ void Vif::reconcile() {
 
 void Vif::check_peer() {
     if (state_ != State::connected || fault_pending_) return;
-    for (size_t i = 0; i < queues_.size(); ++i) {
-        auto bound = queues_[i]->peer_bound();
-        if (!bound) return log::warn("{}: {}", name(), bound.error().message());
-        if (!*bound) {
-            // Nothing to blame: a frontend that starts again re-initialises
-            // and finds us ready (Closing, then InitWait).
-            return on_fault(Error{ENOTCONN, fmt::format("queue {}: the frontend closed its event "
-                                                        "channel (its process or domain is gone)",
-                                                        i)},
-                            true);
+    std::optional<size_t> closed;
+    {
+        auto h = host_->hold();  // the channels are the queues'
+        for (size_t i = 0; i < queues_.size() && !closed; ++i) {
+            auto bound = queues_[i]->peer_bound();
+            if (!bound) return log::warn("{}: {}", name(), bound.error().message());
+            if (!*bound) closed = i;
         }
     }
+    if (!closed) return;
+    // Nothing to blame: a frontend that starts again re-initialises and
+    // finds us ready (Closing, then InitWait).
+    on_fault(Error{ENOTCONN, fmt::format("queue {}: the frontend closed its event channel (its "
+                                         "process or domain is gone)",
+                                         *closed)},
+             true);
 }
 
 std::string Vif::json() const {
@@ -406,6 +444,7 @@ std::string Vif::json() const {
     w.begin_object();
     w.field("name", name()).field("domid", dom()).field("devid", devid_);
     w.field("end", "backend").field("state", netif::state_name(state_));
+    auto h = host_->hold();  // the queues' counters
     w.field("queues", queues_.size());
     w.key("queue_packets").begin_array();
     for (const auto& q : queues_)
@@ -413,6 +452,15 @@ std::string Vif::json() const {
     w.end_array();
     w.field("broken", broken_);
     w.key("policy").raw(offload::json(policy_.policy()));
+    // What the policy makes us advertise, and the frontend's features our
+    // rules were derived from (null until it connects): with the keys in
+    // xenstore, they show whether both ends follow the keys as they are.
+    w.key("advertised").raw(offload::json(offload::advertised(policy_.policy())));
+    if (fe_keys_) {
+        w.key("peer_features").raw(offload::json(fe_keys_->features));
+    } else {
+        w.key("peer_features").null();
+    }
     w.key("counters").raw(shared_.counters.json());
     w.end_object();
     return w.take();

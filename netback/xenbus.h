@@ -12,6 +12,7 @@
 
 #include "device/link.h"
 #include "device/tap.h"
+#include "host.h"
 #include "netif/netif.h"
 #include "netif/offload.h"
 #include "netif/policy_keys.h"
@@ -26,6 +27,9 @@ struct Options {
     unsigned max_queues = 1;
     unsigned gso_max_size = link::kNetifGsoMaxSize;  // what the TAP may hand us
     std::chrono::microseconds busy_poll{0};
+    // Worker threads for the queues (0: they run on the daemon's own loop).
+    unsigned threads = 0;
+    std::chrono::milliseconds stall_report{0};  // the workers' loops' (EpollReactor)
 };
 
 // What every vif uses, owned by the daemon.
@@ -40,7 +44,8 @@ struct Services {
 
 class Vif {
   public:
-    Vif(Services& s, DomId dom, unsigned devid);
+    // Its queues run on HOST (none: the daemon's loop, s.reactor).
+    Vif(Services& s, DomId dom, unsigned devid, QueueHost* host = nullptr);
     ~Vif();
     Vif(const Vif&) = delete;
     Vif& operator=(const Vif&) = delete;
@@ -57,6 +62,7 @@ class Vif {
     unsigned devid() const { return devid_; }
     netif::State state() const { return state_; }
     const std::string& frontend_dir() const { return fe_dir_; }
+    QueueHost& host() { return *host_; }
     std::string json() const;
     // While connected: disconnects the vif if the frontend let go of its
     // event channels (its process was killed: nobody tells xenstore).
@@ -83,6 +89,8 @@ class Vif {
     std::string fe(std::string_view key) const { return fe_dir_ + "/" + std::string(key); }
 
     Services& s_;
+    std::unique_ptr<QueueHost> own_host_;  // when given none
+    QueueHost* host_;
     unsigned devid_;
     std::string dir_;     // /local/domain/0/backend/vif/D/N
     std::string fe_dir_;  // /local/domain/D/device/vif/N
@@ -97,6 +105,9 @@ class Vif {
     bool gone_ = false;
     bool fault_pending_ = false;
     DeferredWork work_;
+    // Whether this Vif still exists, for a fault its queue reported from
+    // the worker's thread (QueueHost::to_control); read on the control thread.
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace xnet::netback

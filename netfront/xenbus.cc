@@ -311,6 +311,13 @@ std::string Frontend::json() const {
     w.field("name", name()).field("devid", o_.devid).field("end", "frontend");
     w.field("state", netif::state_name(state_)).field("queues", queues_.size());
     w.key("policy").raw(offload::json(policy_.policy()));
+    // As the backend's (Vif::json): ours, and the backend's the rules use.
+    w.key("advertised").raw(offload::json(offload::advertised(policy_.policy())));
+    if (be_keys_) {
+        w.key("peer_features").raw(offload::json(be_keys_->features));
+    } else {
+        w.key("peer_features").null();
+    }
     w.key("counters").raw(shared_.counters.json());
     w.end_object();
     return w.take();

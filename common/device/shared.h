@@ -2,8 +2,10 @@
 // domain across the rings, the offload rules the negotiation derived for
 // both directions, the counters, and how a queue reports that the peer
 // broke the protocol. The device (netback's Vif, netfront's Frontend) owns
-// it and its queues hold a reference; the queues run on the same reactor,
-// so no field needs a lock.
+// it and its queues hold a reference. The queues run on one thread (the
+// device's loop, or in xnetback a worker's, see netback/host.h); the device
+// changes a field only where the queues cannot run meanwhile (on their loop,
+// or holding their worker), so no field needs a lock of its own.
 #pragma once
 
 #include <chrono>
@@ -25,9 +27,9 @@ struct DeviceShared {
     bool gso_accepted_v4 = false, gso_accepted_v6 = false;  // what this end advertised
     std::chrono::microseconds busy_poll{0};                 // see BusyPoll
     VifCounters counters;
-    // Called once per fault; the device disconnects (later, not from
-    // inside the queue). QUIET: the peer domain went away, nothing to
-    // blame (only the backend can tell: a frontend passes false).
+    // Called once per fault, on the queues' thread; the device disconnects
+    // (later, on its own thread, not from inside the queue). QUIET: the peer domain went away,
+    // nothing to blame (only the backend can tell: a frontend passes false).
     std::function<void(const Error&, bool quiet)> fault;
 };
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "netif/xs_keys.h"
+#include "runtime/json.h"
 
 namespace xnet::offload {
 
@@ -93,6 +94,15 @@ Status write_features(const XenStore& xs, const std::string& dir, const Features
         XNET_TRY(xs.write(fmt::format("{}/{}", dir, name), f.*member ? "1" : "0", tx));
     }
     return {};
+}
+
+std::string json(const Features& f) {
+    JsonWriter w;
+    w.begin_object();
+    for (auto [name, member] : kFeatureKeys)
+        w.field(name, f.*member);
+    w.end_object();
+    return w.take();
 }
 
 bool PolicyFollower::update(const XenStore& xs, const std::string& dir,

@@ -38,6 +38,8 @@ Result<Features> read_features(const XenStore& xs, const std::string& dir);
 // Writes F's keys in DIR, in transaction TX.
 Status write_features(const XenStore& xs, const std::string& dir, const Features& f,
                       XenStore::Tx tx);
+// {"feature-sg":true,...}: F by its keys, for the control socket.
+std::string json(const Features& f);
 
 // The policy keys as one end follows them: re-read on every change of its
 // directory, each new set of errors reported once (not at every event).

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -88,7 +89,36 @@ Result<Timer> Reactor::after(std::chrono::milliseconds delay, std::function<void
 Result<std::unique_ptr<EpollReactor>> EpollReactor::create() {
     UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
     if (!ep) return fail(errno, "creating the event loop");
-    return std::unique_ptr<EpollReactor>(new EpollReactor(std::move(ep)));
+    UniqueFd wake(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!wake) return fail(errno, "creating the event loop's wakeup");
+    std::unique_ptr<EpollReactor> r(new EpollReactor(std::move(ep), std::move(wake)));
+    XNET_TRY(r->add(r->wake_.get(), EPOLLIN, [p = r.get()](uint32_t) { p->run_posted(); }));
+    return r;
+}
+
+void EpollReactor::post(std::function<void()> f) {
+    {
+        std::lock_guard lock(posted_m_);
+        posted_.push_back(std::move(f));
+    }
+    wake();
+}
+
+void EpollReactor::wake() {
+    uint64_t one = 1;
+    (void)!::write(wake_.get(), &one, sizeof one);
+}
+
+void EpollReactor::run_posted() {
+    uint64_t n;
+    (void)!::read(wake_.get(), &n, sizeof n);
+    std::vector<std::function<void()>> now;
+    {
+        std::lock_guard lock(posted_m_);
+        now.swap(posted_);
+    }
+    for (const auto& f : now)
+        f();
 }
 
 Status EpollReactor::add(int fd, uint32_t events, Handler h) {
@@ -124,9 +154,13 @@ void EpollReactor::defer(std::function<void()> f) {
 }
 
 Status EpollReactor::run_once(int timeout_ms) {
+    std::unique_lock<std::mutex> round;
+    if (round_) round = std::unique_lock(*round_);
     if (!deferred_.empty()) timeout_ms = 0;
     epoll_event evs[64];
+    if (round_) round.unlock();  // a holder may come in while we wait
     int n = epoll_wait(ep_.get(), evs, 64, timeout_ms);
+    if (round_) round.lock();
     if (n < 0 && errno != EINTR) return fail(errno, "waiting for events");
     for (int i = 0; i < n; ++i) {
         int fd = int(uint32_t(evs[i].data.u64));

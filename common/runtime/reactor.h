@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "runtime/blocking.h"
@@ -49,6 +50,9 @@ class Reactor {
 
     // Runs F once, after the handler now running returns.
     virtual void defer(std::function<void()> f) = 0;
+    // Runs F once on the loop's own thread, soon. The one call that is
+    // safe from any thread (a worker telling the control loop of a fault).
+    virtual void post(std::function<void()> f) = 0;
 
     // Runs F once after DELAY, unless the returned Timer is gone by then.
     Result<Timer> after(std::chrono::milliseconds delay, std::function<void()> f);
@@ -110,6 +114,14 @@ class EpollReactor final : public Reactor {
     Status modify(int fd, uint32_t events) override;
     void remove(int fd) override;
     void defer(std::function<void()> f) override;
+    void post(std::function<void()> f) override;
+    // Wakes the loop from its wait (from any thread): it looks at its
+    // descriptors and deferred work again.
+    void wake();
+    // Runs each round's handlers holding ROUND, and waits without it: a
+    // thread that takes it may then add, remove and defer from outside
+    // the loop (Worker::Hold). Set before run().
+    void lock_rounds(std::mutex* round) { round_ = round; }
 
     // Dispatches events until stop(); waits at most TIMEOUT per round.
     Status run();
@@ -137,7 +149,9 @@ class EpollReactor final : public Reactor {
     Status stop_on_signals();
 
   private:
-    explicit EpollReactor(UniqueFd ep) : ep_(std::move(ep)) {}
+    explicit EpollReactor(UniqueFd ep, UniqueFd wake)
+        : ep_(std::move(ep)), wake_(std::move(wake)) {}
+    void run_posted();
     using Clock = std::chrono::steady_clock;
     // When a handler started and what had been waited on by then; empty
     // (and timed() does nothing) while stalls are not reported.
@@ -152,6 +166,10 @@ class EpollReactor final : public Reactor {
         std::shared_ptr<Handler> h;
     };
     UniqueFd ep_;
+    UniqueFd wake_;  // an eventfd: post() and wake()
+    std::mutex posted_m_;
+    std::vector<std::function<void()>> posted_;
+    std::mutex* round_ = nullptr;
     UniqueFd signals_;
     std::map<int, Entry> handlers_;
     std::vector<std::function<void()>> deferred_;

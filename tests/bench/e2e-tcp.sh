@@ -17,6 +17,7 @@ export XNET_SIM_DIR="$dir"
 seconds=3
 # More daemon options, for experiments (e.g. "--busy-poll-us 0").
 opts=${XNET_E2E_OPTS:-}
+back_opts=${XNET_E2E_BACK_OPTS:-}  # xnetback's alone (--threads N, say)
 
 cleanup() {
     "$sim" stop >/dev/null 2>&1  # the namespaces go, and the veths with them
@@ -45,7 +46,7 @@ up() {
     indom 0 ip link set xenbr0 up
     indom 0 ip addr add 10.10.0.1/24 dev xenbr0
     # shellcheck disable=SC2086 # options split on purpose
-    "$sim" exec 0 -- "$build/xnetback" --profile "$profile" $opts >>"$dir/xnetback.log" 2>&1 &
+    "$sim" exec 0 -- "$build/xnetback" --profile "$profile" $opts $back_opts >>"$dir/xnetback.log" 2>&1 &
     disown  # ended by xnet-sim stop, not waited for
     for d in 1 2; do
         "$sim" domain create "$d" >/dev/null || die "creating domain $d"

@@ -304,3 +304,34 @@ TEST_CASE("backend xenbus: a map that fails with the frontend unmoved is its fau
           std::string::npos);
     CHECK(vif.json().find("\"faults\":1") != std::string::npos);
 }
+
+TEST_CASE("backend xenbus: queues on a worker thread, and a fault found there reaches the vif") {
+    Xenbus x;
+    auto host = take(netback::WorkerHost::start(0, *x.dom0, *x.r, std::chrono::milliseconds(0)));
+    {
+        netback::Vif vif(x.s, 7, 0, host.get());
+        x.handshake(vif);
+        REQUIRE(vif.state() == State::connected);
+        CHECK(x.link->ports.size() == 1);
+
+        // A request that runs past the end of its page: a violation the
+        // queue finds on the worker's thread.
+        ring::FrontRing<netif::TxSring> tx(static_cast<netif::TxSring*>(x.tx_page.addr()));
+        netif::TxRequest req{};
+        req.gref = x.tx_page.refs()[0];
+        req.offset = 4000;
+        req.size = 200;
+        req.id = 1;
+        tx.put(req);
+        tx.push();
+        REQUIRE(x.gev->notify(x.port));
+        // The vif acts on it on the control thread: its loop runs the report.
+        auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (vif.state() != State::closing && std::chrono::steady_clock::now() < end)
+            REQUIRE(x.r->run_once(10));
+        CHECK(vif.state() == State::closing);
+        CHECK(x.be_key(key::state) == state(State::closing));
+        CHECK(vif.json().find("\"faults\":1") != std::string::npos);
+        CHECK(vif.json().find("crosses its page") != std::string::npos);
+    }
+}
