@@ -246,7 +246,7 @@ Status Vif::connect() {
     }
     auto st = derive_rules();
     if (!st) return st;
-    const auto tx = offload::tx_rules(policy_.policy(), k.features);
+    const auto& tx = shared_.tx;  // only this thread writes it (derive_rules)
 
     for (unsigned i = 0; i < k.queues; ++i) {
         XNET_TRY_ASSIGN(auto port, link_->queue(i));
