@@ -31,6 +31,9 @@ cleanup() {
     [[ -n "$capture_pid" ]] && kill "$capture_pid" 2>/dev/null
     for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
     "$sim" stop >/dev/null 2>&1
+    # What runs in our namespace dies with it: a background shell function
+    # (inout, indom) leaves $! naming its subshell, not the program.
+    ip netns pids "$out" 2>/dev/null | xargs -r kill 2>/dev/null
     ip netns del "$out" 2>/dev/null
     keep_on_failure sim-converge
     rm -rf "$dir"
@@ -73,13 +76,14 @@ check "all $guests guests connected" test "$all_up" = 1
 
 # --- traffic the changes land in ---------------------------------------------------
 # What reached the outside (-Q in: its own sends carry partials of its own).
-inout tcpdump -Q in -i eth0 -w "$dir/outside.pcap" 'ip and (tcp or icmp)' 2>/dev/null &
+# Not through inout: $! must be tcpdump itself, stopped (and flushed) below.
+ip netns exec "$out" tcpdump -Q in -i eth0 -w "$dir/outside.pcap" 'ip and (tcp or icmp)' 2>/dev/null &
 capture_pid=$!
 for ((d = 1; d <= guests; d++)); do
     indom "$d" ping -q -i 0.2 10.10.0.100 >/dev/null 2>&1 &
     bg+=($!)
 done
-inout iperf3 -s -p 5301 >/dev/null 2>&1 &
+ip netns exec "$out" iperf3 -s -p 5301 >/dev/null 2>&1 &
 bg+=($!)
 indom 2 iperf3 -s -p 5302 >/dev/null 2>&1 &
 bg+=($!)
