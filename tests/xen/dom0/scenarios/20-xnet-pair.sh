@@ -48,8 +48,11 @@ check "xfront: the guest's xnetctl sees tx-checksum off" \
     wait_for 10 on_has 10.9.0.12 "xnetctl -k eth0" "tx-checksum: off"
 check "xfront: xnetctl -K $vif rx off (the backend's end, advertised: reconnects)" \
     xnetctl -K "$vif" rx off
+# The key first: until xnetback has seen the policy change, the state is
+# still the old connection's 4, and a reconnect rewrites the feature keys.
+check "xfront: the backend now advertises feature-no-csum-offload" \
+    wait_for 10 xs_is "$be/feature-no-csum-offload" 1
 check "xfront: Connected again after the renegotiation" wait_for 10 xs_is "$be/state" 4
-check "xfront: the backend now advertises feature-no-csum-offload" xs_is "$be/feature-no-csum-offload" 1
 check "xfront: the traffic ran through the toggles and the reconnect (then stopped)" stop_background
 transfer_both "xfront (guest tx off, backend rx off)" 10.9.0.12 4
 s1=$(on 10.9.0.12 "xnetctl -S eth0 --json")
