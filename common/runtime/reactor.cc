@@ -89,9 +89,9 @@ Result<Timer> Reactor::after(std::chrono::milliseconds delay, std::function<void
 Result<std::unique_ptr<EpollReactor>> EpollReactor::create() {
     UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
     if (!ep) return fail(errno, "creating the event loop");
-    UniqueFd wake(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-    if (!wake) return fail(errno, "creating the event loop's wakeup");
-    std::unique_ptr<EpollReactor> r(new EpollReactor(std::move(ep), std::move(wake)));
+    UniqueFd wakeup(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!wakeup) return fail(errno, "creating the event loop's wakeup");
+    std::unique_ptr<EpollReactor> r(new EpollReactor(std::move(ep), std::move(wakeup)));
     XNET_TRY(r->add(r->wake_.get(), EPOLLIN, [p = r.get()](uint32_t) { p->run_posted(); }));
     return r;
 }
