@@ -96,8 +96,9 @@ int list(const Command& c, const Platform& p) {
         return kOk;
     }
     std::string head = fmt::format("{:<10} {:<8} {:<13} {:>6} ", "IF", "END", "STATE", "QUEUES");
-    for (const auto& s : offload::kSettings)
-        head += fmt::format(" {:<3}", s.column);
+    for (const auto& s : offload::kSettings) {
+        if (!s.column.empty()) head += fmt::format(" {:<5}", s.column);
+    }
     fmt::print("{}\n", head);
     for (unsigned i = 0;; ++i) {
         std::string at = fmt::format("vifs.{}.", i);
@@ -105,8 +106,10 @@ int list(const Command& c, const Platform& p) {
         if (name.empty()) break;
         std::string row = fmt::format("{:<10} {:<8} {:<13} {:>6} ", name, lookup(*f, at + "end"),
                                       lookup(*f, at + "state"), lookup(*f, at + "queues"));
-        for (const auto& s : offload::kSettings)
-            row += fmt::format(" {:<3}", lookup(*f, at + "policy." + std::string(s.key)));
+        for (const auto& s : offload::kSettings) {
+            if (s.column.empty()) continue;
+            row += fmt::format(" {:<5}", lookup(*f, at + "policy." + std::string(s.key)));
+        }
         fmt::print("{}\n", row);
     }
     return kOk;
@@ -140,6 +143,24 @@ std::string show_json(const Command& c, const End& e, const Key& key, const offl
     return w.take();
 }
 
+// What ethtool -k on the end's interface shows of these, and what not.
+std::string ethtool_note(const End& e) {
+    std::string shown, not_shown;
+    for (const auto& s : offload::kSettings) {
+        if (offload::depth(s) != 0) continue;
+        bool on_tap = !s.ethtool.empty();
+        for (const auto& part : offload::kSettings)
+            on_tap = on_tap || (offload::narrower(part, s) && !part.ethtool.empty());
+        auto& to = on_tap ? shown : not_shown;
+        to += fmt::format("{}{}", to.empty() ? "" : ", ", s.key);
+    }
+    return fmt::format(
+        "(ethtool -k {} shows the effective {};\n"
+        " a TAP cannot show {} nor the per-protocol parts of tx-checksum:\n"
+        " xnetctl -k/-K are the way to them)\n",
+        e.name, shown, not_shown);
+}
+
 int show(const Command& c, const End& e, const XenStore& xs) {
     auto key = [&](const std::string& path) -> std::optional<std::string> {
         auto v = xs.try_read(path);
@@ -152,8 +173,11 @@ int show(const Command& c, const End& e, const XenStore& xs) {
     if (!e.control.empty()) {
         if (auto r = control_request(e.control, e.request)) {
             if (auto f = flatten(*r); f && !lookup(*f, "policy.tx-checksum").empty()) {
-                for (const auto& s : offload::kSettings)
+                // The single-field settings; the groups follow from them.
+                for (const auto& s : offload::kSettings) {
+                    if (s.group()) continue;
                     (void)offload::set(policy, s.key, lookup(*f, "policy." + std::string(s.key)));
+                }
                 source = "daemon";
             }
         }
@@ -168,10 +192,13 @@ int show(const Command& c, const End& e, const XenStore& xs) {
     }
     fmt::print("Offload settings of {} ({} end, {}):\n", e.name, end, e.dir);
     fmt::print("profile: {}\n", profile ? *profile : "(none written: the daemon's default)");
+    // As ethtool -k: the parts of a group indented under it.
     for (const auto& s : offload::kSettings) {
-        fmt::print("{}: {}{}\n", s.key, policy.*(s.field) ? "on" : "off",
+        fmt::print("{:{}}{}: {}{}\n", "", 4 * offload::depth(s), s.key,
+                   offload::value_name(offload::value(policy, s)),
                    key(e.dir + "/offload/" + std::string(s.key)) ? " [set]" : "");
     }
+    fmt::print("{}", ethtool_note(e));
     if (source == "keys") {
         fmt::print("(from the keys: {})\n", e.control.empty()
                                                 ? "this end's daemon runs in the guest"
@@ -193,7 +220,11 @@ int write_keys(const End& e, const XenStore& xs,
                const std::vector<std::pair<std::string, std::string>>& kv) {
     auto st = xs.transact([&](XenStore::Tx tx) -> Status {
         for (auto& [k, v] : kv) {
-            XNET_TRY(xs.write(e.dir + "/offload/" + k, v, tx));
+            if (const auto* s = offload::find_setting(k)) {
+                XNET_TRY(offload::write_setting(xs, e.dir, *s, v, tx));
+            } else {
+                XNET_TRY(xs.write(e.dir + "/offload/" + k, v, tx));
+            }
         }
         return {};
     });

@@ -172,7 +172,7 @@ Status Vif::derive_rules() {
     {
         auto h = host_->hold();
         shared_.tx = tx;
-        shared_.rx.checksum = p.rx_checksum;
+        shared_.rx.checksum = p.rx_checksum();
     }
     return link_->set_offload({.csum = true, .tso4 = tx.gso_v4, .tso6 = tx.gso_v6});
 }
@@ -187,8 +187,9 @@ Status Vif::setup() {
     LinkSetup setup;
     // The most we could take; narrowed to what the frontend accepts when
     // it connects.
-    const bool gso = p.tx_checksum && p.sg && p.tso;
-    setup.offload = {.csum = true, .tso4 = gso, .tso6 = gso};
+    setup.offload = {.csum = true,
+                     .tso4 = p.tx_csum_tcpv4 && p.sg && p.tso4,
+                     .tso6 = p.tx_csum_tcpv6 && p.sg && p.tso6};
     // As Linux netback: the dom0 side never originates frames of its own.
     setup.mac = std::array<uint8_t, 6>{0xfe, 0xff, 0xff, 0xff, 0xff, 0xff};
     setup.mtu = mtu.value_or(0);
@@ -264,11 +265,11 @@ Status Vif::connect() {
             q->kick();
     }
     log::info(
-        "{}: connected: {} queue{}, {} event channels, to guest: csum_blank v4 {} v6 {} "
+        "{}: connected: {} queue{}, {} event channels, to guest: csum_blank {} "
         "gso v4 {} v6 {} sg {}, from guest: rx-checksum {}",
         name(), k.queues, k.queues > 1 ? "s" : "",
-        k.q[0].tx_port != k.q[0].rx_port ? "split" : "shared", tx.csum_blank_v4, tx.csum_blank_v6,
-        tx.gso_v4, tx.gso_v6, tx.sg, shared_.rx.checksum);
+        k.q[0].tx_port != k.q[0].rx_port ? "split" : "shared", offload::names(tx.csum_blank),
+        tx.gso_v4, tx.gso_v6, tx.sg, offload::names(shared_.rx.checksum));
     return {};
 }
 

@@ -155,7 +155,7 @@ Status Frontend::derive_rules() {
     // xnetback with rx-checksum off says feature-no-csum-offload, and
     // tx_rules honours it, so that it has a checksum to verify.
     shared_.tx = offload::tx_rules(p, be_keys_->features);
-    shared_.rx.checksum = p.rx_checksum;
+    shared_.rx.checksum = p.rx_checksum();
     auto a = offload::advertised(p);
     shared_.gso_accepted_v4 = a.gso4;
     shared_.gso_accepted_v6 = a.gso6;

@@ -48,6 +48,10 @@ DirCounters& DirCounters::operator+=(const DirCounters& o) {
         this->*field += o.*field;
     for (size_t i = 0; i < kDropReasons; ++i)
         drops[i] += o.drops[i];
+    for (size_t i = 0; i < proto.size(); ++i) {
+        for (auto [name, field] : kProtoCounters)
+            proto[i].*field += o.proto[i].*field;
+    }
     return *this;
 }
 
@@ -60,6 +64,14 @@ std::string DirCounters::json() const {
     w.key("drops").begin_object();
     for (size_t i = 0; i < kDropReasons; ++i)
         w.field(drop_name(static_cast<Drop>(i)), drops[i]);
+    w.end_object();
+    w.key("by_protocol").begin_object();
+    for (offload::Proto k : offload::kAllProtos) {
+        w.key(offload::proto_name(k)).begin_object();
+        for (auto [name, field] : kProtoCounters)
+            w.field(name, proto[offload::index(k)].*field);
+        w.end_object();
+    }
     w.end_object().end_object();
     return w.take();
 }

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <utility>
 
+#include "netif/proto.h"
+
 namespace xnet {
 
 enum class Drop : uint8_t {
@@ -28,6 +30,18 @@ enum class Drop : uint8_t {
 inline constexpr size_t kDropReasons = static_cast<size_t>(Drop::count_);
 std::string_view drop_name(Drop d);
 
+// The checksum counters of one kind of frame (netif/proto.h).
+struct ProtoCounters {
+    uint64_t csum_partial = 0;
+    uint64_t csum_completed = 0;
+    uint64_t csum_verified = 0;
+};
+inline constexpr std::pair<const char*, uint64_t ProtoCounters::*> kProtoCounters[] = {
+    {"csum_partial", &ProtoCounters::csum_partial},
+    {"csum_completed", &ProtoCounters::csum_completed},
+    {"csum_verified", &ProtoCounters::csum_verified},
+};
+
 struct DirCounters {
     uint64_t packets = 0;
     uint64_t bytes = 0;
@@ -41,11 +55,16 @@ struct DirCounters {
     uint64_t gso_fixups = 0;      // GSO frames without a partial checksum, made partial
     uint64_t gso_cut = 0;         // GSO frames cut into segments here (offload.h, must_cut)
     std::array<uint64_t, kDropReasons> drops{};
+    // Of csum_partial, csum_completed and csum_verified, those of TCP and
+    // UDP over IPv4 and IPv6 (offload::Proto order); frames of other kinds
+    // count in the totals only.
+    std::array<ProtoCounters, offload::kProtoCount> proto{};
 
     void drop(Drop d) { ++drops[static_cast<size_t>(d)]; }
     uint64_t dropped() const;
     DirCounters& operator+=(const DirCounters& o);
-    // {"packets":1,...,"dropped":0,"drops":{"no_buffers":0,...}}
+    // {"packets":1,...,"dropped":0,"drops":{"no_buffers":0,...},
+    //  "by_protocol":{"tcpv4":{"csum_partial":0,...},...}}
     std::string json() const;
 };
 

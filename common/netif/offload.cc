@@ -11,24 +11,26 @@ using netif::Gso;
 using netif::Meta;
 
 Features advertised(const Policy& p) {
-    bool gso = p.sg && p.tso && p.rx_checksum;
     return {.sg = p.sg,
-            .gso4 = gso,
-            .gso6 = gso,
-            .ipv6_csum = p.rx_checksum,
-            .no_csum = !p.rx_checksum,
+            .gso4 = p.sg && p.tso4 && p.rx_csum_tcpv4,
+            .gso6 = p.sg && p.tso6 && p.rx_csum_tcpv6,
+            .ipv6_csum = p.rx_csum_tcpv6 || p.rx_csum_udpv6,
+            .no_csum = !(p.rx_csum_tcpv4 || p.rx_csum_udpv4),
             .tagged = true};  // from_ring parses any tag stack
 }
 
 TxRules tx_rules(const Policy& p, const Features& peer) {
     TxRules tx;
-    tx.csum_blank_v4 = p.tx_checksum && !peer.no_csum;
-    tx.csum_blank_v6 = p.tx_checksum && peer.ipv6_csum;
+    for (Proto k : kAllProtos) {
+        bool v4 = k == Proto::tcpv4 || k == Proto::udpv4;
+        bool peer_takes = v4 ? !peer.no_csum : peer.ipv6_csum;
+        tx.csum_blank.set(k, p.tx_checksum().has(k) && peer_takes);
+    }
     tx.data_validated = p.tx_data_validated;
     tx.sg = peer.sg;
     tx.tagged = peer.tagged;
-    tx.gso_v4 = tx.csum_blank_v4 && p.sg && p.tso && peer.sg && peer.gso4;
-    tx.gso_v6 = tx.csum_blank_v6 && p.sg && p.tso && peer.sg && peer.gso6;
+    tx.gso_v4 = tx.csum_blank.has(Proto::tcpv4) && p.sg && p.tso4 && peer.sg && peer.gso4;
+    tx.gso_v6 = tx.csum_blank.has(Proto::tcpv6) && p.sg && p.tso6 && peer.sg && peer.gso6;
     return tx;
 }
 
@@ -36,6 +38,27 @@ namespace {
 
 bool is_v4(const pkt::Layers& l) {
     return l.l3 == pkt::L3::ipv4;
+}
+
+std::optional<Proto> proto(const pkt::Layers& l) {
+    if (l.l3 == pkt::L3::none) return std::nullopt;
+    return proto_of(is_v4(l), l.l4 == pkt::L4::tcp, l.l4 == pkt::L4::udp);
+}
+
+// Counts one more of FIELD, in the total and for the frame's kind.
+void count(DirCounters& c, uint64_t DirCounters::*field, uint64_t ProtoCounters::*per,
+           std::optional<Proto> k, uint64_t n = 1) {
+    c.*field += n;
+    if (k) c.proto[index(*k)].*per += n;
+}
+void count_partial(DirCounters& c, std::optional<Proto> k) {
+    count(c, &DirCounters::csum_partial, &ProtoCounters::csum_partial, k);
+}
+void count_completed(DirCounters& c, std::optional<Proto> k, uint64_t n = 1) {
+    count(c, &DirCounters::csum_completed, &ProtoCounters::csum_completed, k, n);
+}
+void count_verified(DirCounters& c, std::optional<Proto> k) {
+    count(c, &DirCounters::csum_verified, &ProtoCounters::csum_verified, k);
 }
 
 // Bytes of Ethernet, IP and TCP headers: the hdr_len hint of a GSO frame.
@@ -73,7 +96,7 @@ bool verify_counted(std::span<const uint8_t> frame, const pkt::Frame& parsed, Di
     auto v = pkt::verify(frame, parsed);
     if (checked(v.ipv4_header) || checked(v.l4) || checked(v.inner_ipv4_header) ||
         checked(v.inner_l4)) {
-        ++c.csum_verified;
+        count_verified(c, proto(parsed.outer));
     }
     if (l4_good) *l4_good = v.l4 == pkt::Verdict::good;
     if (v.ok()) return true;
@@ -121,19 +144,19 @@ Expected<Meta, Drop> to_ring(std::span<uint8_t> frame, const vnet::Hdr& h, const
         m.csum_blank = true;
         m.data_validated = rules.data_validated;
         ++c.gso_packets;
-        ++c.csum_partial;
+        count_partial(c, proto(parsed->outer));
         if (m.data_validated) ++c.dv_set;
         return m;
     }
 
     if (partial) {
         auto parsed = pkt::parse(frame);
-        bool may_blank = parsed && outer_partial(*parsed, loc) &&
-                         (is_v4(parsed->outer) ? rules.csum_blank_v4 : rules.csum_blank_v6) &&
-                         (parsed->vlan_tags == 0 || rules.tagged);
+        std::optional<Proto> kind;
+        if (parsed && outer_partial(*parsed, loc)) kind = proto(parsed->outer);
+        bool may_blank = rules.csum_blank.has(kind) && (parsed->vlan_tags == 0 || rules.tagged);
         if (may_blank) {
             m.csum_blank = true;
-            ++c.csum_partial;
+            count_partial(c, kind);
         } else {
             // Where the parser agrees with the stack, the datagram's own
             // length bounds the sum (padding after it does not count);
@@ -141,7 +164,7 @@ Expected<Meta, Drop> to_ring(std::span<uint8_t> frame, const vnet::Hdr& h, const
             bool done =
                 parsed && outer_partial(*parsed, loc) && pkt::complete(frame, outer_only(*parsed));
             if (!done && !pkt::complete_at(frame, loc)) return Unexpected{Drop::bad_csum_meta};
-            ++c.csum_completed;
+            count_completed(c, kind);
         }
         // Either way the checksum is known to be right once finished.
         m.data_validated = rules.data_validated;
@@ -170,7 +193,7 @@ Expected<Meta, Drop> cut(std::span<const uint8_t> frame, const vnet::Hdr& h, con
     auto n = pkt::cut_tcp(frame, *parsed, h.gso_size, out);
     if (!n) return Unexpected{Drop::gso_refused};
     ++c.gso_cut;
-    c.csum_completed += *n;
+    count_completed(c, proto(parsed->outer), *n);
     Meta m;
     m.data_validated = rules.data_validated;  // computed here, so known good
     if (m.data_validated) c.dv_set += *n;
@@ -189,7 +212,8 @@ Expected<vnet::Hdr, Drop> from_ring(std::span<uint8_t> frame, const Meta& m, con
         }
         // A complete checksum from the peer is checked before the fix-up
         // overwrites it, when this end verifies.
-        if (!m.csum_blank && !rules.checksum && !verify_counted(frame, *parsed, c)) {
+        const auto kind = proto(parsed->outer);
+        if (!m.csum_blank && !rules.checksum.has(kind) && !verify_counted(frame, *parsed, c)) {
             return Unexpected{Drop::bad_checksum};
         }
         // Always rewritten: a peer's pseudo-header sum is not trusted, and
@@ -204,7 +228,7 @@ Expected<vnet::Hdr, Drop> from_ring(std::span<uint8_t> frame, const Meta& m, con
         h.gso_size = m.gso_size;
         h.hdr_len = tcp_headers_end(frame, parsed->outer);
         ++c.gso_packets;
-        ++c.csum_partial;
+        count_partial(c, kind);
         return h;
     }
 
@@ -214,7 +238,8 @@ Expected<vnet::Hdr, Drop> from_ring(std::span<uint8_t> frame, const Meta& m, con
         // csum_blank blanks the outer TCP/UDP checksum only; a tunnel's
         // inner one is the sender's and is never recomputed here.
         pkt::Frame outer = outer_only(*parsed);
-        if (rules.checksum) {
+        const auto kind = proto(parsed->outer);
+        if (rules.checksum.has(kind)) {
             // The sum in the field is the peer's: recomputed, as Linux
             // netback does (skb_checksum_setup with recalculate set).
             auto loc = pkt::make_partial(frame, outer);
@@ -222,11 +247,11 @@ Expected<vnet::Hdr, Drop> from_ring(std::span<uint8_t> frame, const Meta& m, con
             h.flags = vnet::kNeedsCsum;
             h.csum_start = loc->start;
             h.csum_offset = loc->offset;
-            ++c.csum_partial;
+            count_partial(c, kind);
             return h;
         }
         if (!pkt::complete(frame, outer)) return Unexpected{Drop::bad_frame};
-        ++c.csum_completed;
+        count_completed(c, kind);
         if (parsed->tunnel != pkt::Tunnel::none && !verify_counted(frame, *parsed, c)) {
             return Unexpected{Drop::bad_checksum};
         }
@@ -234,24 +259,30 @@ Expected<vnet::Hdr, Drop> from_ring(std::span<uint8_t> frame, const Meta& m, con
         return h;
     }
 
-    if (rules.checksum) {
+    // Taken on trust where the frame's kind allows it. With every kind
+    // allowed no parse is needed; with some, the frame's kind decides, and
+    // a frame of none of the four kinds is verified (its IPv4 header).
+    auto trusted = [&] {
         if (m.data_validated) {
             h.flags = vnet::kDataValid;
             ++c.dv_trusted;
         }
         return h;
-    }
-
-    // rx-checksum off: every checksum is verified here, data_validated or not.
+    };
+    if (rules.checksum.all()) return trusted();
     auto parsed = pkt::parse(frame);
     if (!parsed) return h;  // not ours to judge; the stack will
+    if (rules.checksum.has(proto(parsed->outer))) return trusted();
+
+    // rx-checksum off for this kind: every checksum is verified here,
+    // data_validated or not.
     auto v = pkt::verify(frame, *parsed);
     auto checked = [](pkt::Verdict d) { return d == pkt::Verdict::good || d == pkt::Verdict::bad; };
     if (!(checked(v.ipv4_header) || checked(v.l4) || checked(v.inner_ipv4_header) ||
           checked(v.inner_l4))) {
         return h;
     }
-    ++c.csum_verified;
+    count_verified(c, proto(parsed->outer));
     if (!v.ok()) {
         ++c.csum_bad;
         return Unexpected{Drop::bad_checksum};

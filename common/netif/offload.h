@@ -31,8 +31,10 @@ namespace xnet::offload {
 
 // For frames this end puts on the ring.
 struct TxRules {
-    bool csum_blank_v4 = false;  // policy tx-checksum and the peer takes IPv4 partials
-    bool csum_blank_v6 = false;  // ... IPv6 partials (feature-ipv6-csum-offload)
+    // Per kind of frame: policy tx-checksum-<proto> and the peer takes
+    // partials of its IP version (no feature-no-csum-offload for IPv4,
+    // feature-ipv6-csum-offload for IPv6).
+    Protos csum_blank;
     bool data_validated = false;
     bool gso_v4 = false;  // the peer takes TCPv4 GSO (with sg)
     bool gso_v6 = false;
@@ -46,8 +48,7 @@ struct TxRules {
     bool tagged = false;
 };
 // Every one of them: two ends that take everything (tests, benchmarks).
-inline constexpr TxRules kEveryTxOffload{.csum_blank_v4 = true,
-                                         .csum_blank_v6 = true,
+inline constexpr TxRules kEveryTxOffload{.csum_blank = kEveryProto,
                                          .data_validated = true,
                                          .gso_v4 = true,
                                          .gso_v6 = true,
@@ -74,7 +75,10 @@ inline constexpr std::pair<std::string_view, bool Features::*> kFeatureKeys[] = 
     {netif::key::feature_xnet_tagged_offload, &Features::tagged},
 };
 // What an end with policy P advertises. GSO only where partials are
-// accepted: a GSO frame always travels with a partial checksum.
+// accepted: a GSO frame always travels with a partial checksum. netif
+// speaks of IP versions only: IPv4 partials are refused (no-csum-offload)
+// when neither TCPv4 nor UDPv4 takes them, and so for IPv6; the kind a
+// version's other half refuses is completed here when it arrives partial.
 Features advertised(const Policy& p);
 // What an end with policy P may put on the ring to a peer that advertised PEER.
 TxRules tx_rules(const Policy& p, const Features& peer);
@@ -89,7 +93,7 @@ Expected<netif::Meta, Drop> cut(std::span<const uint8_t> frame, const vnet::Hdr&
 
 // For frames this end takes from the ring.
 struct RxRules {
-    bool checksum = false;  // policy rx-checksum
+    Protos checksum;  // policy rx-checksum-<proto>
 };
 
 // Puts a frame from the local stack on the ring. FRAME may be changed

@@ -1,6 +1,8 @@
 // The policy table's users in one place (netif/policy.h).
 #include "netif/policy.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "runtime/json.h"
@@ -8,10 +10,6 @@
 namespace xnet::offload {
 
 namespace {
-
-const char* on_off(bool b) {
-    return b ? "on" : "off";
-}
 
 // The names NAME_OF picks out of ROWS, joined by SEP and the last two by
 // LAST: "a, b or c", "a|b|c".
@@ -31,7 +29,48 @@ std::string_view profile_name(const Profile& p) {
     return p.name;
 }
 
+// The four fields of GROUP (tx_all or rx_all, in Proto order) as a set.
+Protos protos(const Policy& p, std::span<bool Policy::*const> group) {
+    Protos out;
+    for (Proto k : kAllProtos)
+        out.set(k, p.*group[index(k)]);
+    return out;
+}
+
 }  // namespace
+
+Protos Policy::tx_checksum() const {
+    return protos(*this, field::tx_all);
+}
+
+Protos Policy::rx_checksum() const {
+    return protos(*this, field::rx_all);
+}
+
+Value value(const Policy& p, const Setting& s) {
+    bool any_on = false, any_off = false;
+    for (auto f : s.fields)
+        (p.*f ? any_on : any_off) = true;
+    return any_on && any_off ? Value::mixed : any_on ? Value::on : Value::off;
+}
+
+std::string_view value_name(Value v) {
+    return v == Value::on ? "on" : v == Value::off ? "off" : "mixed";
+}
+
+bool narrower(const Setting& inner, const Setting& outer) {
+    if (&inner == &outer || inner.fields.size() >= outer.fields.size()) return false;
+    return std::all_of(inner.fields.begin(), inner.fields.end(), [&](auto f) {
+        return std::find(outer.fields.begin(), outer.fields.end(), f) != outer.fields.end();
+    });
+}
+
+unsigned depth(const Setting& s) {
+    unsigned n = 0;
+    for (const Setting& o : kSettings)
+        n += narrower(s, o) ? 1 : 0;
+    return n;
+}
 
 Policy safe() {
     return kProfiles[0].policy;
@@ -66,7 +105,8 @@ Status set(Policy& p, std::string_view key, std::string_view value) {
     if (!s || key != s->key) {
         return fail(EINVAL, fmt::format("unknown setting '{}'", key.substr(0, 64)));
     }
-    p.*(s->field) = on;
+    for (auto f : s->fields)
+        p.*f = on;
     return {};
 }
 
@@ -83,9 +123,22 @@ std::string setting_names() {
 }
 
 std::string describe(const Policy& p) {
+    // The broadest settings; a group whose parts differ by its single-field
+    // parts.
     std::string out;
-    for (const Setting& s : kSettings)
-        out += fmt::format("{}{} {}", out.empty() ? "" : " ", s.key, on_off(p.*(s.field)));
+    auto add = [&](const Setting& s) {
+        out += fmt::format("{}{} {}", out.empty() ? "" : " ", s.key, value_name(value(p, s)));
+    };
+    for (const Setting& s : kSettings) {
+        if (depth(s) != 0) continue;
+        if (value(p, s) != Value::mixed) {
+            add(s);
+            continue;
+        }
+        for (const Setting& piece : kSettings) {
+            if (piece.fields.size() == 1 && narrower(piece, s)) add(piece);
+        }
+    }
     return out;
 }
 
@@ -93,7 +146,7 @@ std::string json(const Policy& p) {
     JsonWriter w;
     w.begin_object();
     for (const Setting& s : kSettings)
-        w.field(s.key, on_off(p.*(s.field)));
+        w.field(s.key, value_name(value(p, s)));
     w.end_object();
     return w.take();
 }

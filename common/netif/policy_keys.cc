@@ -60,23 +60,39 @@ KeyedPolicy read_policy_keys(const XenStore& xs, const std::string& dir, const P
             out.policy = previous;
         }
     }
+    // Broadest first (the table's order): a narrower key overrides a
+    // group for its own fields.
     for (const Setting& s : kSettings) {
-        bool& value = out.policy.*(s.field);
+        auto assign = [&](auto value_of) {
+            for (auto f : s.fields)
+                out.policy.*f = value_of(f);
+        };
         auto v = read(std::string(s.key));
         if (!v) {
-            value = previous.*(s.field);
+            assign([&](auto f) { return previous.*f; });
             continue;
         }
-        if (!*v) continue;  // not written: the profile's
+        if (!*v) continue;  // not written: the profile's, or a group's
         if (**v == "on" || **v == "off") {
-            value = **v == "on";
+            assign([on = **v == "on"](auto) { return on; });
         } else {
             out.errors.push_back(
                 Error{EINVAL, fmt::format("{}{}: '{}' is not on or off", base, s.key, shown(**v))});
-            value = previous.*(s.field);
+            assign([&](auto f) { return previous.*f; });
         }
     }
     return out;
+}
+
+Status write_setting(const XenStore& xs, const std::string& dir, const Setting& s,
+                     std::string_view value, XenStore::Tx tx) {
+    const std::string base = dir + "/offload/";
+    for (const Setting& piece : kSettings) {
+        if (!narrower(piece, s)) continue;
+        auto st = xs.rm(base + std::string(piece.key), tx);
+        if (!st && st.error().code != ENOENT) return st;
+    }
+    return xs.write(base + std::string(s.key), std::string(value), tx);
 }
 
 Result<Features> read_features(const XenStore& xs, const std::string& dir) {

@@ -32,6 +32,13 @@ struct KeyedPolicy {
 KeyedPolicy read_policy_keys(const XenStore& xs, const std::string& dir, const Policy& fallback,
                              const Policy& previous);
 
+// Writes S's key in DIR/offload/ as VALUE ("on" or "off"), in transaction
+// TX, and removes the keys of the settings narrower than S: a group written
+// now means all of its parts (xnetctl -K tx on after tx-checksum-udpv4 off
+// turns UDPv4 on too), as ethtool -K does.
+Status write_setting(const XenStore& xs, const std::string& dir, const Setting& s,
+                     std::string_view value, XenStore::Tx tx);
+
 // The feature keys (kFeatureKeys) an end wrote in DIR: what it takes from
 // the ring. Absent keys are off; a malformed one is an error naming it.
 Result<Features> read_features(const XenStore& xs, const std::string& dir);

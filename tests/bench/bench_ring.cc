@@ -236,7 +236,7 @@ struct Pipe {
     f.name = "bench";
     f.peer = 0;
     f.tx = offload::kEveryTxOffload;
-    f.rx.checksum = true;
+    f.rx.checksum = offload::kEveryProto;
     f.gso_accepted_v4 = f.gso_accepted_v6 = true;
     f.busy_poll = busy_poll;
     f.fault = [](const Error& e, bool) { die(fmt::format("frontend fault: {}", e.message())); };
@@ -261,7 +261,7 @@ struct Pipe {
     vif.name = "vifbench";
     vif.peer = guest;
     vif.tx = offload::kEveryTxOffload;
-    vif.rx.checksum = true;
+    vif.rx.checksum = offload::kEveryProto;
     vif.gso_accepted_v4 = vif.gso_accepted_v6 = true;
     vif.busy_poll = busy_poll;
     vif.fault = [](const Error& e, bool) { die(fmt::format("backend fault: {}", e.message())); };

@@ -115,9 +115,9 @@ class FakePort final : public LocalPort {
         PROP(len >= 14 && len <= netif::kMaxPacket);
         if (h.flags & vnet::kNeedsCsum) {
             PROP(size_t(h.csum_start) + h.csum_offset + 2 <= len);
-            PROP(rules_.checksum);  // rx-checksum off: every checksum was finished here
+            PROP(rules_.checksum.any());  // rx-checksum off: every checksum was finished here
         }
-        if (h.gso_type != vnet::kGsoNone) PROP(h.gso_size > 0 && rules_.checksum);
+        if (h.gso_type != vnet::kGsoNone) PROP(h.gso_size > 0 && rules_.checksum.any());
         ++written;
         return {};
     }
@@ -237,9 +237,12 @@ int fuzz_backend_rings(const uint8_t* data, size_t size) {
     uint8_t cfg = in.u8();
     vif.name = "vif7.0";
     vif.peer = kPeer;
-    vif.rx.checksum = cfg & 1;
-    vif.gso_accepted_v4 = vif.rx.checksum && (cfg & 2);  // only with partials accepted
-    vif.gso_accepted_v6 = vif.rx.checksum && (cfg & 4);
+    // Every kind, IPv4's only (rules that differ by kind) or none.
+    vif.rx.checksum = cfg & 1    ? offload::kEveryProto
+                      : cfg & 64 ? offload::kIpv4Protos
+                                 : offload::Protos{};
+    vif.gso_accepted_v4 = vif.rx.checksum.any() && (cfg & 2);  // only with partials accepted
+    vif.gso_accepted_v6 = vif.rx.checksum.all() && (cfg & 4);
     if (cfg & 8) vif.tx = offload::kEveryTxOffload;
     vif.tx.sg = cfg & 16;
     if (cfg & 32) vif.tx.tagged = false;  // as for Linux's netfront: tagged GSO is cut
@@ -410,9 +413,11 @@ int fuzz_frontend_rings(const uint8_t* data, size_t size) {
     uint8_t cfg = in.u8();
     f.name = "eth0";
     f.peer = 0;
-    f.rx.checksum = cfg & 1;
-    f.gso_accepted_v4 = f.rx.checksum && (cfg & 2);
-    f.gso_accepted_v6 = f.rx.checksum && (cfg & 4);
+    f.rx.checksum = cfg & 1    ? offload::kEveryProto
+                    : cfg & 64 ? offload::kIpv6Protos
+                               : offload::Protos{};
+    f.gso_accepted_v4 = f.rx.checksum.all() && (cfg & 2);
+    f.gso_accepted_v6 = f.rx.checksum.any() && (cfg & 4);
     if (cfg & 8) f.tx = offload::kEveryTxOffload;
     f.tx.sg = cfg & 16;
     if (cfg & 32) f.tx.tagged = false;  // as for Linux's netback: tagged GSO is cut

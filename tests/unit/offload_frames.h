@@ -64,7 +64,8 @@ inline auto to_ring(Bytes& f, const vnet::Hdr& h, const offload::TxRules& r, Dir
 }
 
 inline auto from_ring(Bytes& f, const netif::Meta& m, bool checksum, DirCounters& c) {
-    return offload::from_ring(std::span<std::uint8_t>(f), m, offload::RxRules{checksum}, c);
+    return offload::from_ring(std::span<std::uint8_t>(f), m,
+                              offload::RxRules{offload::every_if(checksum)}, c);
 }
 
 inline const offload::TxRules kAllTx = offload::kEveryTxOffload;

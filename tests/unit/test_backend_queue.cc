@@ -64,7 +64,7 @@ struct HandFront {
         back.name = "vif7.0";
         back.peer = 7;
         back.tx = offload::kEveryTxOffload;
-        back.rx.checksum = true;
+        back.rx.checksum = offload::kEveryProto;
         back.fault = [this](const Error& e, bool) { fault = e.message(); };
         netback::QueueKeys k{tx_page.refs()[0], rx_page.refs()[0], port, port};
         bq = take(

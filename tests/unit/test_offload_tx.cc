@@ -23,8 +23,9 @@ TEST_CASE("to_ring: a partial checksum goes on the ring as csum_blank, untouched
             auto sf = needs_csum(tcp(4, tags));
             const Bytes before = sf.frame;
             DirCounters c;
-            auto m = to_ring(sf.frame, sf.hdr,
-                             {.csum_blank_v4 = true, .data_validated = dv, .tagged = true}, c);
+            auto m = to_ring(
+                sf.frame, sf.hdr,
+                {.csum_blank = offload::kIpv4Protos, .data_validated = dv, .tagged = true}, c);
             REQUIRE(m);
             CHECK(m->csum_blank);
             CHECK(m->data_validated == dv);
@@ -44,7 +45,7 @@ TEST_CASE("to_ring: without the rule for its IP version the checksum is complete
         auto sf = needs_csum(tcp(ip));
         REQUIRE(pkt::verify(sf.frame)->l4 == Verdict::bad);  // really partial
         DirCounters c;
-        offload::TxRules r{.csum_blank_v4 = ip == 6, .csum_blank_v6 = ip == 4};
+        offload::TxRules r{.csum_blank = ip == 6 ? offload::kIpv4Protos : offload::kIpv6Protos};
         auto m = to_ring(sf.frame, sf.hdr, r, c);
         REQUIRE(m);
         CHECK_FALSE(m->csum_blank);
@@ -56,7 +57,7 @@ TEST_CASE("to_ring: without the rule for its IP version the checksum is complete
     }
     auto sf = needs_csum(tcp(6));
     DirCounters c;
-    auto m = to_ring(sf.frame, sf.hdr, {.csum_blank_v6 = true}, c);
+    auto m = to_ring(sf.frame, sf.hdr, {.csum_blank = offload::kIpv6Protos}, c);
     REQUIRE(m);
     CHECK(m->csum_blank);
 }
@@ -110,7 +111,8 @@ TEST_CASE("to_ring: TCP GSO is accepted only as negotiated and well formed") {
         sf.hdr.gso_size = 1448;
         const Bytes before = sf.frame;
         DirCounters c;
-        auto m = to_ring(sf.frame, sf.hdr, {.gso_v4 = ip == 4, .gso_v6 = ip == 6}, c);
+        auto m =
+            to_ring(sf.frame, sf.hdr, {.csum_blank = {}, .gso_v4 = ip == 4, .gso_v6 = ip == 6}, c);
         REQUIRE(m);
         CHECK(m->gso == (ip == 4 ? Gso::tcpv4 : Gso::tcpv6));
         CHECK(m->gso_size == 1448);
@@ -126,7 +128,7 @@ TEST_CASE("to_ring: TCP GSO is accepted only as negotiated and well formed") {
         std::uint16_t size;
         offload::TxRules rules;
     };
-    const offload::TxRules no_v4{.csum_blank_v4 = true, .gso_v6 = true};
+    const offload::TxRules no_v4{.csum_blank = offload::kIpv4Protos, .gso_v6 = true};
     for (const auto& t : {Refused{"not negotiated", tcp(4), vnet::kGsoTcpv4, 1448, no_v4},
                           Refused{"v4 GSO on IPv6", tcp(6), vnet::kGsoTcpv4, 1448, kAllTx},
                           Refused{"v6 GSO on IPv4", tcp(4), vnet::kGsoTcpv6, 1448, kAllTx},
@@ -149,7 +151,7 @@ TEST_CASE("to_ring: GSO without NEEDS_CSUM gets the fix-up to a partial checksum
     Bytes f = b.bytes;
     vnet::Hdr h{.gso_type = vnet::kGsoTcpv4, .gso_size = 1448};
     DirCounters c;
-    auto m = to_ring(f, h, {.gso_v4 = true, .tagged = true}, c);
+    auto m = to_ring(f, h, {.csum_blank = {}, .gso_v4 = true, .tagged = true}, c);
     REQUIRE(m);
     CHECK(m->csum_blank);
     CHECK(c.gso_fixups == 1);
@@ -167,7 +169,7 @@ TEST_CASE("to_ring: DATA_VALID from the stack travels only if the rules allow") 
             Bytes f = b.bytes;
             vnet::Hdr h{.flags = stack_dv ? vnet::kDataValid : std::uint8_t{0}};
             DirCounters c;
-            auto m = to_ring(f, h, {.csum_blank_v4 = true, .data_validated = rule}, c);
+            auto m = to_ring(f, h, {.csum_blank = offload::kIpv4Protos, .data_validated = rule}, c);
             REQUIRE(m);
             CHECK(m->data_validated == (stack_dv && rule));
             CHECK_FALSE(m->csum_blank);
@@ -178,8 +180,7 @@ TEST_CASE("to_ring: DATA_VALID from the stack travels only if the rules allow") 
 }
 
 TEST_CASE("to_ring: a tagged partial for a peer without tagged offload is completed") {
-    const offload::TxRules linux_peer{
-        .csum_blank_v4 = true, .csum_blank_v6 = true, .data_validated = true};
+    const offload::TxRules linux_peer{.csum_blank = offload::kEveryProto, .data_validated = true};
     for (const auto& tags : {std::vector<std::uint16_t>{0x8100}, {0x88a8, 0x8100}, {0x9100}}) {
         for (int ip : {4, 6}) {
             INFO("tags " << tags.size() << " ip " << ip);

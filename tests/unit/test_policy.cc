@@ -51,7 +51,8 @@ TEST_CASE("policy table: names are unique, and each finds its own row") {
         CHECK(names.insert(s.key).second);
         if (!s.alias.empty()) CHECK(names.insert(s.alias).second);
         CHECK(options.insert(s.option).second);
-        CHECK(columns.insert(s.column).second);
+        if (!s.column.empty()) CHECK(columns.insert(s.column).second);
+        CHECK_FALSE(s.fields.empty());
         CHECK(offload::find_setting(s.key) == &s);
         if (!s.alias.empty()) CHECK(offload::find_setting(s.alias) == &s);
         CHECK(s.key != "profile");  // profile is the key of kProfiles
@@ -59,22 +60,65 @@ TEST_CASE("policy table: names are unique, and each finds its own row") {
     CHECK(offload::find_setting("profile") == nullptr);
     CHECK(offload::find_setting("") == nullptr);
     CHECK(offload::profile_names() == "safe, offload or suppress");
-    CHECK(offload::setting_names() == "tx, rx, tx-data-validated, sg or tso");
+    CHECK(offload::setting_names().starts_with("tx, tx-checksum-ipv4, tx-checksum-ipv6, "));
+    CHECK(offload::setting_names().ends_with(", tso, tso4 or tso6"));
+}
+
+TEST_CASE("policy table: groups and their parts") {
+    auto s = [](std::string_view name) {
+        const auto* r = offload::find_setting(name);
+        REQUIRE(r);
+        return r;
+    };
+    CHECK(offload::depth(*s("tx-checksum")) == 0);
+    CHECK(offload::depth(*s("tx-checksum-ipv6")) == 1);
+    CHECK(offload::depth(*s("tx-checksum-udpv6")) == 2);
+    CHECK(offload::depth(*s("tso6")) == 1);
+    CHECK(offload::depth(*s("sg")) == 0);
+    CHECK(offload::narrower(*s("rx-checksum-tcpv4"), *s("rx-checksum-ipv4")));
+    CHECK_FALSE(offload::narrower(*s("rx-checksum-tcpv4"), *s("rx-checksum-ipv6")));
+    CHECK_FALSE(offload::narrower(*s("rx-checksum-tcpv4"), *s("tx-checksum")));
+    CHECK_FALSE(offload::narrower(*s("tx-checksum"), *s("tx-checksum")));
+    // A group comes before its parts: read broadest first, a part overrides.
+    for (const auto& outer : offload::kSettings) {
+        for (const auto& inner : offload::kSettings) {
+            if (offload::narrower(inner, outer)) CHECK(&outer < &inner);
+        }
+    }
+    // Every field is in exactly one of the broadest settings.
+    size_t fields = 0;
+    for (const auto& r : offload::kSettings)
+        fields += offload::depth(r) == 0 ? r.fields.size() : 0;
+    CHECK(fields == sizeof(offload::Policy));  // one bool each
+
+    offload::Policy p = offload::safe();
+    REQUIRE(offload::set(p, "tx-checksum-udpv6", "on"));
+    CHECK(offload::value(p, *s("tx-checksum")) == offload::Value::mixed);
+    CHECK(offload::value(p, *s("tx-checksum-ipv4")) == offload::Value::off);
+    CHECK(offload::value(p, *s("tx-checksum-udpv6")) == offload::Value::on);
+    CHECK(offload::describe(p).starts_with(
+        "tx-checksum-tcpv4 off tx-checksum-udpv4 off tx-checksum-tcpv6 off "
+        "tx-checksum-udpv6 on rx-checksum off"));
+    CHECK(offload::json(p).find("\"tx-checksum\":\"mixed\"") != std::string::npos);
+    CHECK(p.tx_checksum() == offload::Protos{offload::Proto::udpv6});
 }
 
 TEST_CASE("policy table: set, describe and json cover every setting") {
     for (const auto& s : offload::kSettings) {
         CAPTURE(s.key);
         offload::Policy p = offload::safe();
-        p.*(s.field) = false;
+        REQUIRE(offload::set(p, s.key, "off"));
+        CHECK(offload::value(p, s) == offload::Value::off);
         REQUIRE(offload::set(p, s.key, "on"));
-        CHECK(p.*(s.field));
-        CHECK(offload::describe(p).find(std::string(s.key) + " on") != std::string::npos);
+        CHECK(offload::value(p, s) == offload::Value::on);
+        if (offload::depth(s) == 0) {
+            CHECK(offload::describe(p).find(std::string(s.key) + " on") != std::string::npos);
+        }
         CHECK(offload::json(p).find("\"" + std::string(s.key) + "\":\"on\"") != std::string::npos);
         if (!s.alias.empty()) {
             // An alias is xnetctl's word; the keys and set() take only the key.
             CHECK_FALSE(offload::set(p, s.alias, "off"));
-            CHECK(p.*(s.field));
+            CHECK(offload::value(p, s) == offload::Value::on);
         }
     }
     CHECK(offload::json(offload::safe()).front() == '{');
@@ -94,10 +138,10 @@ TEST_CASE("policy table: the daemons take one option per setting") {
         CAPTURE(s.option);
         auto on = daemon_options({"--profile", "safe", std::string(s.option), "on"});
         REQUIRE(on);
-        CHECK(on->policy.*(s.field));
+        CHECK(offload::value(on->policy, s) == offload::Value::on);
         auto off = daemon_options({"--profile=offload", std::string(s.option) + "=off"});
         REQUIRE(off);
-        CHECK_FALSE(off->policy.*(s.field));
+        CHECK(offload::value(off->policy, s) == offload::Value::off);
         auto bad = daemon_options({std::string(s.option), "maybe"});
         REQUIRE_FALSE(bad);
         CHECK(bad.error().message().find("is not on or off") != std::string::npos);
@@ -124,7 +168,7 @@ TEST_CASE("xnetctl: -K takes every key and alias, policy-keys --check judges as 
     auto unknown = ctl::parse({"-K", "vif1.0", "checksum", "off"});
     CHECK(unknown.exit == ctl::kUsage);
     CHECK(unknown.error ==
-          "unknown feature 'checksum' (expected tx, rx, tx-data-validated, sg or tso)");
+          "unknown feature 'checksum' (expected " + offload::setting_names() + ")");
     for (const auto& p : offload::kProfiles)
         CHECK_FALSE(ctl::check_key("profile", p.name));
     CHECK(ctl::check_key("profile", "fast") == "profile: 'fast' is not safe, offload or suppress");
@@ -153,38 +197,35 @@ TEST_CASE("policy table: the pages that document the keys name every one") {
 }
 
 TEST_CASE("offload policy: profiles and settings") {
-    auto fields = [](const offload::Policy& p) {
-        return std::array{p.tx_checksum, p.rx_checksum, p.tx_data_validated, p.sg, p.tso};
-    };
     auto safe = offload::profile("safe");
     auto on = offload::profile("offload");
     REQUIRE((safe && on));
-    for (int i = 0; i < 3; ++i) {  // the checksum keys
-        CHECK_FALSE(fields(*safe)[i]);
-        CHECK(fields(*on)[i]);
-    }
+    CHECK_FALSE(safe->tx_checksum().any());
+    CHECK_FALSE(safe->rx_checksum().any());
+    CHECK_FALSE(safe->tx_data_validated);
+    CHECK(on->tx_checksum().all());
+    CHECK(on->rx_checksum().all());
+    CHECK(on->tx_data_validated);
+    CHECK((safe->sg && safe->tso4 && safe->tso6 && on->sg && on->tso4 && on->tso6));
     auto bad = offload::profile("fast");
     REQUIRE_FALSE(bad);
     CHECK(bad.error().message().find("fast") != std::string::npos);
 
-    // Each key sets its own field and no other.
-    struct Key {
-        const char* name;
-        bool offload::Policy::*field;
-    };
-    for (auto k : {Key{"tx-checksum", &offload::Policy::tx_checksum},
-                   Key{"rx-checksum", &offload::Policy::rx_checksum},
-                   Key{"tx-data-validated", &offload::Policy::tx_data_validated},
-                   Key{"scatter-gather", &offload::Policy::sg},
-                   Key{"tcp-segmentation-offload", &offload::Policy::tso}}) {
-        CAPTURE(k.name);
+    // Each key sets its own fields and no other.
+    for (const auto& s : offload::kSettings) {
+        CAPTURE(s.key);
         for (bool v : {true, false}) {
             offload::Policy p{};
-            p.*k.field = !v;
-            offload::Policy want = p;
-            want.*k.field = v;
-            REQUIRE(offload::set(p, k.name, v ? "on" : "off"));
-            CHECK(fields(p) == fields(want));
+            for (const auto& top : offload::kSettings) {
+                if (offload::depth(top) == 0) REQUIRE(offload::set(p, top.key, v ? "off" : "on"));
+            }
+            REQUIRE(offload::set(p, s.key, v ? "on" : "off"));
+            for (const auto& leaf : offload::kSettings) {
+                if (leaf.group()) continue;
+                bool inside = &leaf == &s || offload::narrower(leaf, s);
+                CHECK(offload::value(p, leaf) ==
+                      (inside == v ? offload::Value::on : offload::Value::off));
+            }
         }
     }
     offload::Policy p = offload::offload();
@@ -194,12 +235,12 @@ TEST_CASE("offload policy: profiles and settings") {
         REQUIRE_FALSE(st);
         CHECK(st.error().message().find("tx-checksum") != std::string::npos);
         CHECK(st.error().message().find("'" + std::string(value) + "'") != std::string::npos);
-        CHECK(p.tx_checksum);
+        CHECK(p.tx_checksum().all());
     }
     auto st = offload::set(p, "tx-chksum", "off");
     REQUIRE_FALSE(st);
     CHECK(st.error().message().find("tx-chksum") != std::string::npos);
-    CHECK(p.tx_checksum);
+    CHECK(p.tx_checksum().all());
 }
 
 TEST_CASE("offload: what a policy advertises, and what a peer's features allow on the ring") {
@@ -215,16 +256,15 @@ TEST_CASE("offload: what a policy advertises, and what a peer's features allow o
 
     // An offloading sender to an offloading peer: partials and GSO both ways.
     auto all = offload::tx_rules(offload::offload(), off);
-    CHECK((all.csum_blank_v4 && all.csum_blank_v6 && all.gso_v4 && all.gso_v6 && all.sg));
+    CHECK((all.csum_blank.all() && all.gso_v4 && all.gso_v6 && all.sg));
     CHECK(all.data_validated);
     // A peer that verifies everything gets complete checksums and no GSO.
     auto to_safe = offload::tx_rules(offload::offload(), safe);
-    CHECK_FALSE(to_safe.csum_blank_v4);
-    CHECK_FALSE(to_safe.csum_blank_v6);
+    CHECK_FALSE(to_safe.csum_blank.any());
     CHECK_FALSE(to_safe.gso_v4);
     // A safe sender never puts partials on the ring, whatever the peer takes.
     auto from_safe = offload::tx_rules(offload::safe(), off);
-    CHECK_FALSE(from_safe.csum_blank_v4);
+    CHECK_FALSE(from_safe.csum_blank.any());
     CHECK_FALSE(from_safe.gso_v4);
     CHECK_FALSE(from_safe.data_validated);
     // Tagged frames keep their offloads only for a peer that said it parses

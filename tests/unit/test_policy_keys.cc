@@ -3,6 +3,7 @@
 // rejected by name while the previous setting stays.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -50,15 +51,15 @@ TEST_CASE("policy keys: nothing written is the daemon's default; a profile; over
     auto p = s.read(offload::safe());
     CHECK(p.errors.empty());
     Policy want = offload::offload();
-    want.rx_checksum = false;
-    want.tso = false;
+    REQUIRE(offload::set(want, "rx-checksum", "off"));
+    REQUIRE(offload::set(want, "tcp-segmentation-offload", "off"));
     CHECK(p.policy == want);
 
     s.set("profile", "safe");
     s.set("tx-checksum", "on");
     want = offload::safe();
-    want.tx_checksum = true;
-    want.tso = false;
+    REQUIRE(offload::set(want, "tx-checksum", "on"));
+    REQUIRE(offload::set(want, "tcp-segmentation-offload", "off"));
     CHECK(s.read(offload::offload()).policy == want);
 }
 
@@ -78,23 +79,23 @@ TEST_CASE("policy keys: a bad value is rejected by name and the setting keeps it
         CHECK(msg.find("is not on or off") != std::string::npos);
         CHECK(msg.size() < 300);  // ~4 KiB of junk (all one message holds) is not echoed whole
         CHECK(msg.find('\x01') == std::string::npos);
-        CHECK(p.policy.rx_checksum == previous.rx_checksum);  // kept
-        CHECK(p.policy.sg);                                   // the good key applies
+        CHECK(p.policy.rx_checksum() == previous.rx_checksum());  // kept
+        CHECK(p.policy.sg);                                       // the good key applies
     }
     s.set("rx-checksum", "off");
     s.set("profile", "fast");
     auto p = s.read(previous);
     REQUIRE(p.errors.size() == 1);
     CHECK(p.errors[0].message().find("offload/profile: 'fast'") != std::string::npos);
-    CHECK(p.policy.tx_checksum == previous.tx_checksum);
-    CHECK_FALSE(p.policy.rx_checksum);
+    CHECK(p.policy.tx_checksum() == previous.tx_checksum());
+    CHECK_FALSE(p.policy.rx_checksum().any());
 }
 
 TEST_CASE("policy keys: a key removed goes back to the profile; an unlistable directory is named") {
     Store s;
     s.set("profile", "offload");
     s.set("rx-checksum", "off");
-    CHECK_FALSE(s.read(offload::safe()).policy.rx_checksum);
+    CHECK_FALSE(s.read(offload::safe()).policy.rx_checksum().any());
     REQUIRE(s.xs.rm(kDir + "/offload/rx-checksum"));
     CHECK(s.read(offload::safe()).policy == offload::offload());
     REQUIRE(s.xs.rm(kDir + "/offload"));
@@ -113,4 +114,46 @@ TEST_CASE("policy keys: a key removed goes back to the profile; an unlistable di
     REQUIRE_FALSE(p.errors.empty());
     CHECK(p.errors[0].message().find(kDir + "/offload/profile") != std::string::npos);
     CHECK(p.policy == previous);
+}
+
+TEST_CASE("policy keys: a narrower key overrides its group, whatever order they were written in") {
+    using offload::Proto;
+    Store s;
+    s.set("profile", "offload");
+    s.set("tx-checksum-udpv4", "off");
+    s.set("tx-checksum", "on");  // written later, read first: the group
+    s.set("rx-checksum-ipv6", "off");
+    s.set("rx-checksum-tcpv6", "on");
+    s.set("tx-tcp6-segmentation", "off");
+    auto p = s.read(offload::safe());
+    CHECK(p.errors.empty());
+    CHECK(p.policy.tx_checksum() == offload::Protos{Proto::tcpv4, Proto::tcpv6, Proto::udpv6});
+    CHECK(p.policy.rx_checksum() == offload::Protos{Proto::tcpv4, Proto::udpv4, Proto::tcpv6});
+    CHECK(p.policy.tso4);
+    CHECK_FALSE(p.policy.tso6);
+}
+
+TEST_CASE("policy keys: writing a group removes the keys of its parts, and only those") {
+    Store s;
+    s.set("tx-checksum-udpv4", "off");
+    s.set("tx-checksum-ipv6", "off");
+    s.set("rx-checksum-tcpv4", "off");
+    const auto* tx = offload::find_setting("tx-checksum");
+    REQUIRE(tx);
+    REQUIRE(s.xs.transact(
+        [&](XenStore::Tx t) { return offload::write_setting(s.xs, kDir, *tx, "on", t); }));
+    auto listed = s.xs.directory(kDir + "/offload");
+    REQUIRE(listed);
+    std::sort(listed->begin(), listed->end());
+    CHECK(*listed == std::vector<std::string>{"rx-checksum-tcpv4", "tx-checksum"});
+    auto p = s.read(offload::safe());
+    CHECK(p.policy.tx_checksum().all());
+    CHECK(p.policy.rx_checksum() == offload::Protos{});  // safe's, and tcpv4 off
+    // A part written alone leaves the group's key.
+    const auto* udp4 = offload::find_setting("tx-checksum-udpv4");
+    REQUIRE(udp4);
+    REQUIRE(s.xs.transact(
+        [&](XenStore::Tx t) { return offload::write_setting(s.xs, kDir, *udp4, "off", t); }));
+    CHECK(s.read(offload::safe()).policy.tx_checksum() ==
+          offload::Protos{offload::Proto::tcpv4, offload::Proto::tcpv6, offload::Proto::udpv6});
 }

@@ -85,7 +85,7 @@ struct Pair {
         front.name = "eth0";
         front.peer = 0;
         front.tx = back.tx = offload::kEveryTxOffload;
-        front.rx.checksum = back.rx.checksum = true;
+        front.rx.checksum = back.rx.checksum = offload::kEveryProto;
         front.gso_accepted_v4 = front.gso_accepted_v6 = true;
         back.gso_accepted_v4 = back.gso_accepted_v6 = true;
         front.busy_poll = back.busy_poll = poll;
@@ -177,7 +177,7 @@ TEST_CASE("queues: frames cross both ways with partial checksums and GSO kept") 
 
 TEST_CASE("queues: a frontend that may not send partials completes them first") {
     Pair p;
-    p.front.tx.csum_blank_v4 = p.front.tx.csum_blank_v6 = false;
+    p.front.tx.csum_blank = {};
     p.front.tx.gso_v4 = p.front.tx.gso_v6 = false;
     p.connect();
     auto b = xt::build(tcp(4, 999));
@@ -287,10 +287,10 @@ TEST_CASE("queues: a bit flipped between the ends is caught where rx-checksum is
             Pair p;
             auto& tx = to_guest ? p.back.tx : p.front.tx;  // the sender's
             auto& rx = to_guest ? p.front.rx : p.back.rx;  // the receiver's
-            tx.csum_blank_v4 = tx.csum_blank_v6 = false;   // the receiver asked for complete ones
+            tx.csum_blank = {};                            // the receiver asked for complete ones
             tx.gso_v4 = tx.gso_v6 = false;
             tx.data_validated = sender.data_validated;
-            rx.checksum = false;
+            rx.checksum = {};
             p.connect();
             auto& from = to_guest ? p.dom0_stack : p.guest_stack;
             auto& to = to_guest ? p.guest_stack : p.dom0_stack;
