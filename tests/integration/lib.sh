@@ -87,6 +87,24 @@ has() {  # has TEXT CMD...: CMD's output contains TEXT
     [[ "$("$@" 2>&1)" == *"$text"* ]]
 }
 
+# json_is PATH=VALUE... -- CMD...: CMD prints JSON in which every dotted
+# PATH (object keys; a key may hold dashes) holds VALUE
+json_is() {
+    local paths=()
+    while [[ $1 != -- ]]; do paths+=("$1"); shift; done
+    shift
+    "$@" 2>/dev/null | /usr/bin/python3 -c 'import json, sys
+doc = json.load(sys.stdin)
+for arg in sys.argv[1:]:
+    path, want = arg.split("=", 1)
+    v = doc
+    for k in path.split("."):
+        v = v.get(k) if isinstance(v, dict) else None
+    got = str(v).lower() if isinstance(v, bool) else str(v)
+    if got != want:
+        sys.exit(1)' "${paths[@]}"
+}
+
 fails_with() {  # fails_with TEXT CMD...: CMD fails and says TEXT
     local text=$1 out
     shift

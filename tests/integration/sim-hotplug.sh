@@ -198,14 +198,14 @@ check "offline: vif1.0 gone" wait_for 5 sh -c "! ip netns exec xnet-dom0 ip link
 policy() { as 0 "$repo/xenstore-scripts/xnet-policy" "$@"; }
 check "xnet-policy get" has "backend/vif/2/0/offload/profile = offload" policy get 2
 check "xnet-policy set, backend end" policy set 2 0 --end backend tx-checksum off
-check "xnet-policy: the backend applied it" wait_for 5 has '"tx-checksum":"off"' bstats 2
+check "xnet-policy: the backend applied it" wait_for 5 json_is policy.tx-checksum=off -- bstats 2
 unset_key() { ! as 0 xenstore-read "$1"; }
 check "xnet-policy: the frontend end untouched" \
     unset_key /local/domain/2/device/vif/0/offload/tx-checksum
 check "xnet-policy set, every vif of a domain" policy set 6 profile offload
-check "xnet-policy: guest 6 now offload" wait_for 10 has '"rx-checksum":"on"' fstats 6
+check "xnet-policy: guest 6 now offload" wait_for 10 json_is policy.rx-checksum=on -- fstats 6
 check "xnet-policy reset" policy reset 2
-check "xnet-policy: reset to the daemon's default (safe)" wait_for 10 has '"tx-checksum":"off","rx-checksum":"off"' bstats 2
+check "xnet-policy: reset to the daemon's default (safe)" wait_for 10 json_is policy.tx-checksum=off policy.rx-checksum=off -- bstats 2
 check "xnet-policy: bad value refused" fails_with "is not on or off" policy set 2 tx-checksum maybe
 check "xnet-policy: unknown vif" fails_with "no vif 9.0" policy get 9 0
 check "route: still connected after all that" wait_for 10 connected 2

@@ -67,9 +67,9 @@ done
 
 # --- nothing written: safe on both ends ------------------------------------
 check "default: the backend's policy is safe" \
-    has '"policy":{"tx-checksum":"off","rx-checksum":"off","tx-data-validated":"off"' bstats 1
+    json_is policy.tx-checksum=off policy.rx-checksum=off policy.tx-data-validated=off -- bstats 1
 check "default: the frontend's policy is safe" \
-    has '"policy":{"tx-checksum":"off","rx-checksum":"off","tx-data-validated":"off"' fstats 1
+    json_is policy.tx-checksum=off policy.rx-checksum=off policy.tx-data-validated=off -- fstats 1
 check "default: the frontend asks for full checksums" equals 1 fe_key 1 feature-no-csum-offload
 tcp "safe: tcp guest1 -> guest2" xnet-dom2 xnet-dom1 10.10.0.12
 stats=$(bstats 1)
@@ -89,7 +89,7 @@ check "offload: guest 1 reconnected to tell the backend" \
 check "offload: guest 1 connected again" wait_for 10 connected 1
 check "offload: guest 2 connected again" wait_for 10 connected 2
 check "offload: the backend's policy is offload" \
-    has '"policy":{"tx-checksum":"on","rx-checksum":"on","tx-data-validated":"on"' bstats 1
+    json_is policy.tx-checksum=on policy.rx-checksum=on policy.tx-data-validated=on -- bstats 1
 tcp "offload: tcp guest1 -> guest2" xnet-dom2 xnet-dom1 10.10.0.12
 check "offload: partial checksums crossed the ring" \
     test "$(counter "$(bstats 1)" rx csum_partial)" -gt 0
@@ -101,12 +101,12 @@ check "bad value: the backend's error node names the key" \
     as 0 xenstore-read /local/domain/0/error/backend/vif/1/0/error
 check "bad value: the backend's log names the key" \
     grep -q "offload/tx-checksum: 'maybe'" "$dir/xnetback.log"
-check "bad value: the backend kept tx-checksum on" has '"tx-checksum":"on"' bstats 1
+check "bad value: the backend kept tx-checksum on" json_is policy.tx-checksum=on -- bstats 1
 fset 1 rx-checksum ""
 check "bad value: the frontend's error node names the key" \
     wait_for 5 has "offload/rx-checksum: '' is not on or off" \
     as 1 xenstore-read /local/domain/1/error/device/vif/0/error
-check "bad value: the frontend kept rx-checksum on" has '"rx-checksum":"on"' fstats 1
+check "bad value: the frontend kept rx-checksum on" json_is policy.rx-checksum=on -- fstats 1
 check "bad value: still connected" connected 1
 brm 1 tx-checksum
 frm 1 rx-checksum
@@ -114,7 +114,7 @@ frm 1 rx-checksum
 # --- a toggle that applies live, and one that needs a reconnect ---------------
 before=$(connections 1)
 bset 1 tx-checksum off
-check "live: the backend applied tx-checksum off" wait_for 5 has '"tx-checksum":"off"' bstats 1
+check "live: the backend applied tx-checksum off" wait_for 5 json_is policy.tx-checksum=off -- bstats 1
 tcp "live: tcp dom0 -> guest1" xnet-dom0 xnet-dom1 10.10.0.1 -R
 check "live: the backend completed checksums for guest 1" \
     test "$(counter "$(bstats 1)" tx csum_completed)" -gt 0
@@ -143,7 +143,7 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 check "renegotiate: guest 1 asks for full checksums again, and is connected (in ${ms} ms)" \
     renegotiated
 check "renegotiate: the frontend kept its profile with the override" \
-    has '"policy":{"tx-checksum":"on","rx-checksum":"off"' fstats 1
+    json_is policy.tx-checksum=on policy.rx-checksum=off -- fstats 1
 completed=$(counter "$(bstats 1)" tx csum_completed)
 tcp "renegotiate: tcp dom0 -> guest1" xnet-dom0 xnet-dom1 10.10.0.1 -R
 check "renegotiate: the backend completes what guest 1 receives" \
@@ -171,24 +171,24 @@ check "cli: -k vif1.0" has "tx-checksum: on" ctl 0 -k vif1.0
 check "cli: -k --peer shows what the frontend advertised" \
     has "feature-no-csum-offload: 0" ctl 0 -k vif1.0 --peer
 check "cli: -K vif1.0 tx off sg on" ctl 0 -K vif1.0 tx off sg on
-check "cli: the backend applied it" wait_for 5 has '"tx-checksum":"off"' bstats 1
+check "cli: the backend applied it" wait_for 5 json_is policy.tx-checksum=off -- bstats 1
 check "cli: -k marks what was set" has "tx-checksum: off [set]" ctl 0 -k vif1.0
 check "cli: profile vif1.0 safe" ctl 0 profile vif1.0 safe
 check "cli: -k --json after profile safe" \
-    wait_for 5 has '"profile":"safe","settings":{"tx-checksum":"off","rx-checksum":"off"' \
+    wait_for 5 json_is profile=safe settings.tx-checksum=off settings.rx-checksum=off -- \
     ctl 0 -k vif1.0 --json
 check "cli: the backend went safe (the peer must learn: reconnect)" \
-    wait_for 10 has '"rx-checksum":"off"' bstats 1
+    wait_for 10 json_is policy.rx-checksum=off -- bstats 1
 check "cli: connected again" wait_for 10 connected 1
 ctl 0 profile vif1.0 offload >/dev/null
 brm 1 tx-checksum
 brm 1 scatter-gather
 check "cli: in the guest, -k eth0 is the frontend's end" has "(frontend end, /local/domain/1/device/vif/0)" gctl 1 -k eth0
 check "cli: in the guest, -K eth0 tx-data-validated off" gctl 1 -K eth0 tx-data-validated off
-check "cli: the frontend applied it" wait_for 5 has '"tx-data-validated":"off"' fstats 1
+check "cli: the frontend applied it" wait_for 5 json_is policy.tx-data-validated=off -- fstats 1
 check "cli: in the guest, -S eth0" has "counters.tx.packets: " gctl 1 -S eth0
 check "cli: dom0 sets the guest's end (--frontend)" ctl 0 --frontend -K vif1.0 tx-data-validated on
-check "cli: the frontend applied dom0's change" wait_for 5 has '"tx-data-validated":"on"' fstats 1
+check "cli: the frontend applied dom0's change" wait_for 5 json_is policy.tx-data-validated=on -- fstats 1
 check "cli: unknown interface: exit 4" status 4 ctl 0 -k vif9.0
 check "cli: unknown interface in a guest: exit 4" status 4 gctl 1 -k eth7
 check "cli: unknown feature: exit 2" status 2 ctl 0 -K vif1.0 turbo on
@@ -218,7 +218,7 @@ capture_pid=$!
 in_force() {
     local want=on
     [[ "${*: -1}" == safe ]] && want=off
-    has "\"tx-checksum\":\"$want\",\"rx-checksum\":\"$want\"" "${@:1:$#-1}"
+    json_is "policy.tx-checksum=$want" "policy.rx-checksum=$want" -- "${@:1:$#-1}"
 }
 # moved BYTES: a 1 s iperf3 run from guest 1 to the outside moves more
 moved() {
