@@ -7,10 +7,14 @@
 # and reads the outcome from $XENBUS_PATH/hotplug-status ("connected" or
 # "error", with $XENBUS_PATH/hotplug-error saying why).
 #
-# Keys read here: $XENBUS_PATH/frontend (the guest's directory) and
-# $XENBUS_PATH/checksum (a toolstack's profile override).
+# Keys read here: $XENBUS_PATH/frontend (the guest's directory),
+# $XENBUS_PATH/checksum (a toolstack's profile override) and
+# /local/domain/D/name (the guest's name, for its settings file).
 # Keys written: hotplug-status, hotplug-error, and offload/profile in both
-# ends' directories (docs/xenstore-keys.md).
+# ends' directories, with any offload/<setting> the guest's file names
+# (docs/xenstore-keys.md).
+# Files read: ${XNET_CONF_DIR:-/etc/xnet}/<guest name>, the guest's own
+# settings (docs/topologies.md, "Per guest").
 # shellcheck shell=bash
 
 command=${1:-}
@@ -74,6 +78,52 @@ set_profile() {
             fatal "writing $frontend/offload/profile"
     fi
     log "checksum profile $profile on both ends"
+    guest_settings "$ctl" "$frontend"
+}
+
+# guest_settings XNETCTL FRONTEND-DIR: the settings of the guest's file,
+# ${XNET_CONF_DIR:-/etc/xnet}/<its name as xl's name= gives it>, written
+# over the profile. One per line, '#' starts a comment:
+#   [vifN] [backend|frontend] KEY VALUE
+# KEY a policy key (xnetctl policy-keys) or profile; vifN: only that vif
+# (N the devid); backend/frontend: only that end (else both). A line xnet
+# would not take fails the vif, naming the file and line.
+guest_settings() {
+    local ctl=$1 frontend=$2 domid devid name file
+    domid=$(cut -d/ -f3 <<<"$XENBUS_PATH")
+    devid=$(cut -d/ -f4 <<<"$XENBUS_PATH")
+    name=$(xenstore-read "/local/domain/$domid/name" 2>/dev/null) || return 0
+    [[ -n "$name" && "$name" != */* && "$name" != .* ]] || return 0
+    file="${XNET_CONF_DIR:-/etc/xnet}/$name"
+    [[ -f "$file" ]] || return 0
+    local n=0 line words vifsel endsel why
+    while IFS= read -r line || [[ -n "$line" ]]; do
+        n=$((n + 1))
+        read -ra words <<<"${line%%#*}"
+        [[ ${#words[@]} -eq 0 ]] && continue
+        vifsel='' endsel=''
+        while [[ ${#words[@]} -gt 2 ]]; do
+            case ${words[0]} in
+                vif[0-9]*) vifsel=${words[0]#vif} ;;
+                backend | frontend) endsel=${words[0]} ;;
+                *) fatal "$file:$n: '${words[0]}' is not vifN, backend or frontend" ;;
+            esac
+            words=("${words[@]:1}")
+        done
+        [[ ${#words[@]} -eq 2 ]] || fatal "$file:$n: expected [vifN] [backend|frontend] KEY VALUE"
+        why=$("$ctl" policy-keys --check "${words[0]}" "${words[1]}" 2>&1) ||
+            fatal "$file:$n: ${why#xnetctl: }"
+        [[ -n "$vifsel" && "$vifsel" != "$devid" ]] && continue
+        if [[ "$endsel" != frontend ]]; then
+            xenstore-write "$XENBUS_PATH/offload/${words[0]}" "${words[1]}" ||
+                fatal "writing $XENBUS_PATH/offload/${words[0]}"
+        fi
+        if [[ "$endsel" != backend && -n "$frontend" ]]; then
+            xenstore-write "$frontend/offload/${words[0]}" "${words[1]}" ||
+                fatal "writing $frontend/offload/${words[0]}"
+        fi
+        log "$file:$n: ${endsel:-both ends}: ${words[0]} ${words[1]}"
+    done <"$file"
 }
 
 # dev_up: the interface up, waiting briefly for it to appear (xnetback

@@ -170,6 +170,36 @@ tcp "override: tcp guest -> outside" "$out" xnet-dom6 10.10.0.100
 check "override: nothing partial crossed the ring" \
     test "$(counter "$(bstats 6)" rx csum_partial)$(counter "$(bstats 6)" tx csum_partial)" = 00
 
+# --- the guest's own settings file (XNET_CONF_DIR, /etc/xnet on a host) --------------
+mkdir -p "$dir/etc-xnet"
+cat >"$dir/etc-xnet/web8" <<'EOF_CONF'
+# guest web8: offload, but UDP over IPv4 completed in the guest
+profile offload
+frontend tx-checksum-udpv4 off   # the guest's end only
+vif0 backend tcp-segmentation-offload off
+vif1 profile safe                # not this vif: vif0 stays offload
+EOF_CONF
+"$sim" domain create 8 --name web8 >/dev/null
+check "per guest: vif add reads /etc/xnet/web8" \
+    env XNET_CONF_DIR="$dir/etc-xnet" "$sim" vif add 8 --mac 00:16:3e:00:00:08 \
+    --script "$hp/vif-bridge" --bridge xenbr0
+check "per guest: profile offload on the backend" equals offload bkey 8 offload/profile
+check "per guest: ... and on the frontend" equals offload fkey 8 offload/profile
+check "per guest: frontend-only setting on the frontend" equals off fkey 8 offload/tx-checksum-udpv4
+check "per guest: ... not on the backend" sh -c "! as 0 xenstore-read backend/vif/8/0/offload/tx-checksum-udpv4"
+check "per guest: vif0's backend setting" equals off bkey 8 offload/tcp-segmentation-offload
+check "per guest: guest up" start_guest 8 10.10.0.18/24
+check "per guest: connected" wait_for 10 connected 8
+check "per guest: the frontend applied the file" \
+    wait_for 5 json_is policy.tx-checksum-udpv4=off policy.tx-checksum-tcpv4=on -- fstats 8
+check "per guest: the backend applied the file" \
+    wait_for 5 json_is policy.tcp-segmentation-offload=off policy.tx-checksum=on -- bstats 8
+printf 'vif0 tx-checksum maybe\n' >"$dir/etc-xnet/bad9"
+"$sim" domain create 9 --name bad9 >/dev/null
+check "per guest: a bad line fails the vif, naming file and line" \
+    fails_with "bad9:1: tx-checksum: 'maybe' is not on or off" \
+    env XNET_CONF_DIR="$dir/etc-xnet" "$sim" vif add 9 --script "$hp/vif-bridge" --bridge xenbr0
+
 # --- what left the host --------------------------------------------------------------
 for p in "${captures[@]}"; do kill -INT "$p" 2>/dev/null; done
 for p in "${captures[@]}"; do wait "$p" 2>/dev/null; done
