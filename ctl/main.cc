@@ -155,7 +155,7 @@ std::string ethtool_note(const End& e) {
         to += fmt::format("{}{}", to.empty() ? "" : ", ", s.key);
     }
     return fmt::format(
-        "(ethtool -k {} shows the effective {};\n"
+        "(ethtool -k {} shows the effective {}, and ethtool -K on it sets them;\n"
         " a TAP cannot show {} nor the per-protocol parts of tx-checksum:\n"
         " xnetctl -k/-K are the way to them)\n",
         e.name, shown, not_shown);

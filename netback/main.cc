@@ -6,6 +6,7 @@
 
 #include "backend.h"
 #include "device/daemon.h"
+#include "device/ethtool.h"
 #include "runtime/log.h"
 
 using namespace xnet;
@@ -52,6 +53,13 @@ int run(int argc, char** argv) {
     auto gt = d.platform().open_gnttab();
     if (!gt) return d.fatal(gt.error());
     netback::Services services{d.loop(), d.platform(), d.xs(), **gt, opts};
+    auto monitor = ethtool::Monitor::open(d.loop());
+    if (monitor) {
+        services.ethtool = monitor->get();
+    } else {
+        log::warn("ethtool -K on the vifs will not change their policy: {}",
+                  monitor.error().message());
+    }
     netback::Backend backend(services);
     const std::string control = d.control(backend_control_path(d.platform()));
     auto start = [&]() -> Status {

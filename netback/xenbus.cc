@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "device/tap_features.h"
 #include "netif/netif_keys.h"
 #include "netif/policy_keys.h"
 #include "netif/xs_keys.h"
@@ -38,7 +39,8 @@ Vif::Vif(Services& s, DomId dom, unsigned devid, QueueHost* host)
       own_host_(host ? nullptr : std::make_unique<InlineHost>(s.reactor, s.gnttab)),
       host_(host ? host : own_host_.get()),
       devid_(devid),
-      policy_(s.options.policy) {
+      policy_(s.options.policy),
+      tap_(fmt::format("vif{}.{}", dom, devid), "frontend") {
     shared_.name = fmt::format("vif{}.{}", dom, devid);
     shared_.peer = dom;
     shared_.busy_poll = s.options.busy_poll;
@@ -142,7 +144,10 @@ void Vif::apply_policy() {
     if (auto st = write_in_dir([this](XenStore::Tx tx) { return write_advertised(tx); }); !st) {
         report(st.error());
     }
-    if (state_ != State::connected || !fe_keys_) return;
+    if (state_ != State::connected || !fe_keys_) {
+        if (auto st = sync_tap(); !st) report(st.error());
+        return;
+    }
     if (offload::advertised(policy_.policy()) != before) {
         // A frontend reads our features only when it connects: it learns
         // of the change by connecting again, if it can. Linux's netfront
@@ -174,7 +179,24 @@ Status Vif::derive_rules() {
         shared_.tx = tx;
         shared_.rx.checksum = p.rx_checksum();
     }
-    return link_->set_offload({.csum = true, .tso4 = tx.gso_v4, .tso6 = tx.gso_v6});
+    return sync_tap();
+}
+
+// The TAP shows what we put on the ring (ethtool -k tells the truth):
+// toward the frontend's features once connected, toward any before.
+Status Vif::sync_tap() {
+    return link_ ? tap_.apply(*link_, policy_.policy(), fe_keys_ ? &shared_.tx : nullptr)
+                 : Status{};
+}
+
+// ethtool -K on vifD.N: what it changed becomes our policy keys.
+void Vif::on_tap_features() {
+    if (!link_) return;
+    auto peer = fe_keys_ ? fe_keys_->features : offload::kEveryFeature;
+    tap_.on_changed(*link_, policy_.policy(), peer, [this](const auto& reqs) {
+        return write_in_dir(
+            [&](XenStore::Tx tx) { return offload::write_requests(s_.xs, dir_, reqs, tx); });
+    });
 }
 
 Status Vif::setup() {
@@ -187,15 +209,22 @@ Status Vif::setup() {
     LinkSetup setup;
     // The most we could take; narrowed to what the frontend accepts when
     // it connects.
-    setup.offload = {.csum = true,
-                     .tso4 = p.tx_csum_tcpv4 && p.sg && p.tso4,
-                     .tso6 = p.tx_csum_tcpv6 && p.sg && p.tso6};
+    setup.offload = offload::shown(p, offload::tx_rules(p, offload::kEveryFeature));
     // As Linux netback: the dom0 side never originates frames of its own.
     setup.mac = std::array<uint8_t, 6>{0xfe, 0xff, 0xff, 0xff, 0xff, 0xff};
     setup.mtu = mtu.value_or(0);
     setup.gso_max_size = s_.options.gso_max_size;
     auto st = prepare_link(*link_, setup);
     if (!st) return st;
+    tap_.applied(setup.offload);
+    if (s_.ethtool && !tap_watch_) {
+        auto w = s_.ethtool->watch(name(), [this] { on_tap_features(); });
+        if (w) {
+            tap_watch_ = std::move(*w);
+        } else {
+            log::warn("{}: ethtool -K on it will not be seen: {}", name(), w.error().message());
+        }
+    }
 
     // One transaction: each call is a round trip to xenstored, and a
     // hostile frontend may make us do this once per connection.
@@ -312,6 +341,7 @@ void Vif::teardown() {
         host_->gnttab().forget(dom());
     }
     if (link_) {
+        tap_watch_.reset();
         link_->remove();
         link_.reset();
         log::info("{}: removed", name());

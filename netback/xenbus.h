@@ -10,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "device/ethtool.h"
 #include "device/link.h"
 #include "device/tap.h"
+#include "device/tap_features.h"
 #include "host.h"
 #include "netif/netif.h"
 #include "netif/offload.h"
@@ -40,6 +42,7 @@ struct Services {
     GrantTable& gnttab;
     Options options;
     LinkOpener open_link = open_tap_link;  // a TAP per vif; the unit tests' fake
+    ethtool::Monitor* ethtool = nullptr;   // ethtool -K on the TAPs; none: not followed
 };
 
 class Vif {
@@ -73,6 +76,8 @@ class Vif {
     void apply_policy();
     Status write_advertised(XenStore::Tx tx);
     Status derive_rules();
+    Status sync_tap();
+    void on_tap_features();
     Status setup();
     Result<FrontendKeys> read_frontend();
     Status connect();
@@ -97,9 +102,11 @@ class Vif {
     std::string fe_token_;
     netif::State state_ = netif::State::unknown;
     std::unique_ptr<Link> link_;  // vifD.N
+    ethtool::Watch tap_watch_;    // its features, while it is there
     std::vector<std::unique_ptr<BackQueue>> queues_;
     DeviceShared shared_;
     offload::PolicyFollower policy_;         // the keys over the daemon's default
+    offload::TapSync tap_;                   // the TAP shows it; ethtool -K writes it
     std::unique_ptr<FrontendKeys> fe_keys_;  // what the connected frontend wrote
     bool broken_ = false;  // the frontend broke the protocol; wait for it to re-initialise
     bool gone_ = false;

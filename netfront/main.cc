@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "device/daemon.h"
+#include "device/ethtool.h"
 #include "runtime/control.h"
 #include "runtime/log.h"
 #include "xenbus.h"
@@ -51,6 +52,13 @@ int run(int argc, char** argv) {
     if (auto st = d.open(); !st) return d.fatal(st.error());
     auto gs = d.platform().open_gntshr();
     if (!gs) return d.fatal(gs.error());
+    auto monitor = ethtool::Monitor::open(d.loop());
+    if (monitor) {
+        opts.ethtool = monitor->get();
+    } else {
+        log::warn("ethtool -K on {} will not change its policy: {}", opts.ifname,
+                  monitor.error().message());
+    }
     netfront::Frontend front(d.loop(), d.platform(), d.xs(), **gs, opts);
     const std::string control = d.control(frontend_control_path(d.platform(), opts.devid));
     auto handler = [&](std::string_view r) -> std::string {

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "device/tap_features.h"
 #include "netif/netif_keys.h"
 #include "netif/policy_keys.h"
 #include "netif/xs_keys.h"
@@ -32,7 +33,13 @@ struct Frontend::BackendKeys {
 };
 
 Frontend::Frontend(Reactor& r, const Platform& p, const XenStore& xs, GrantShare& gs, Options o)
-    : r_(r), p_(p), xs_(xs), gs_(gs), o_(std::move(o)), policy_(o_.policy) {
+    : r_(r),
+      p_(p),
+      xs_(xs),
+      gs_(gs),
+      o_(std::move(o)),
+      policy_(o_.policy),
+      tap_(o_.ifname, "backend") {
     shared_.name = o_.ifname;
     shared_.busy_poll = o_.busy_poll;
     shared_.fault = [this](const Error& e, bool) { on_fault(e); };
@@ -81,7 +88,8 @@ Status Frontend::start() {
 
     XNET_TRY_ASSIGN(link_, o_.open_link(o_.ifname, false));
     LinkSetup setup;
-    setup.offload = {.csum = true};
+    setup.offload = offload::shown(policy_.policy(),
+                                   offload::tx_rules(policy_.policy(), offload::kEveryFeature));
     setup.gso_max_size = link::kNetifGsoMaxSize;
     if (auto mac = xs_.try_read(fe(key::mac)); mac && *mac) {
         auto m = link::parse_mac(**mac);
@@ -92,6 +100,15 @@ Status Frontend::start() {
     setup.mtu = mtu.value_or(0);
     auto st = prepare_link(*link_, setup);
     if (!st) return st;
+    tap_.applied(setup.offload);
+    if (o_.ethtool) {
+        auto w = o_.ethtool->watch(o_.ifname, [this] { on_tap_features(); });
+        if (w) {
+            tap_watch_ = std::move(*w);
+        } else {
+            log::warn("{}: ethtool -K on it will not be seen: {}", o_.ifname, w.error().message());
+        }
+    }
 
     for (auto [path, token] : {std::pair{dir_, "self"},
                                {be(key::state), "backend"},
@@ -135,7 +152,10 @@ void Frontend::apply_policy() {
     auto before = offload::advertised(policy_.policy());
     if (!policy_.update(xs_, dir_, [this](const Error& e) { report(e); })) return;
     log::info("{}: offload policy now {}", name(), offload::describe(policy_.policy()));
-    if (state_ != State::connected || !be_keys_) return;  // connect() will use it
+    if (state_ != State::connected || !be_keys_) {  // connect() will use it
+        if (auto st = sync_tap(); !st) report(st.error());
+        return;
+    }
     if (offload::advertised(policy_.policy()) != before) {
         // A backend reads our features only when we connect (Linux's
         // does), so it learns of the change by our connecting again:
@@ -159,7 +179,24 @@ Status Frontend::derive_rules() {
     auto a = offload::advertised(p);
     shared_.gso_accepted_v4 = a.gso4;
     shared_.gso_accepted_v6 = a.gso6;
-    return link_->set_offload({.csum = true, .tso4 = shared_.tx.gso_v4, .tso6 = shared_.tx.gso_v6});
+    return sync_tap();
+}
+
+// The TAP shows what we put on the ring (ethtool -k tells the truth):
+// toward the backend's features once connected, toward any before.
+Status Frontend::sync_tap() {
+    return link_ ? tap_.apply(*link_, policy_.policy(), be_keys_ ? &shared_.tx : nullptr)
+                 : Status{};
+}
+
+// ethtool -K on our interface: what it changed becomes our policy keys.
+void Frontend::on_tap_features() {
+    if (!link_) return;
+    auto peer = be_keys_ ? be_keys_->features : offload::kEveryFeature;
+    tap_.on_changed(*link_, policy_.policy(), peer, [this](const auto& reqs) {
+        return xs_.transact(
+            [&](XenStore::Tx tx) { return offload::write_requests(xs_, dir_, reqs, tx); });
+    });
 }
 
 Status Frontend::write_keys(const BackendKeys& b) {

@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "device/ethtool.h"
 #include "device/link.h"
+#include "device/tap_features.h"
 #include "netif/netif.h"
 #include "netif/offload.h"
 #include "netif/policy_keys.h"
@@ -25,6 +27,7 @@ struct Options {
     offload::Policy policy = offload::safe();
     std::chrono::microseconds busy_poll{0};
     LinkOpener open_link = open_tap_link;  // the guest's TAP; the unit tests' fake
+    ethtool::Monitor* ethtool = nullptr;   // ethtool -K on it; none: not followed
 };
 
 class Frontend {
@@ -46,6 +49,8 @@ class Frontend {
     struct BackendKeys;
     void apply_policy();
     Status derive_rules();
+    Status sync_tap();
+    void on_tap_features();
     void on_store();
     Result<BackendKeys> read_backend();
     Status connect();
@@ -67,11 +72,13 @@ class Frontend {
     std::string be_dir_;  // /local/domain/B/backend/vif/D/N
     netif::State state_ = netif::State::unknown;
     std::unique_ptr<Link> link_;
+    ethtool::Watch tap_watch_;  // its features
     std::vector<std::unique_ptr<FrontQueue>> queues_;
     bool running_ = false;
     bool fault_pending_ = false;
     DeviceShared shared_;
     offload::PolicyFollower policy_;        // the keys over the daemon's default
+    offload::TapSync tap_;                  // the TAP shows it; ethtool -K writes it
     std::unique_ptr<BackendKeys> be_keys_;  // what the backend offered at connect
     Registration store_watch_;
     DeferredWork work_;

@@ -1,5 +1,11 @@
 #include "device/link.h"
 
+#include <net/if.h>
+
+#include <cerrno>
+
+#include "device/ethtool.h"
+
 namespace xnet {
 namespace {
 
@@ -11,6 +17,12 @@ class TapLink final : public Link {
     void drop_queues() override { tap_.drop_queues(); }
     bool has_extra_queues() const override { return tap_.has_extra_queues(); }
     Status set_offload(TapOffload o) override { return tap_.set_offload(o); }
+    Result<TapOffload> wanted_offload() override {
+        unsigned index = if_nametoindex(name().c_str());
+        if (!index) return fail(errno, "reading the features of " + name());
+        XNET_TRY_ASSIGN(auto f, ethtool::features(index));
+        return f.wanted_offload();
+    }
     Status set_carrier(bool up) override { return tap_.set_carrier(up); }
     Status set_up(bool up) override { return link::set_up(name(), up); }
     Status set_mtu(unsigned mtu) override { return link::set_mtu(name(), mtu); }

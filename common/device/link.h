@@ -27,7 +27,10 @@ class Link {
     virtual void drop_queues() = 0;
     virtual bool has_extra_queues() const = 0;
 
+    // Sets the offloads (ethtool -k shows them so); wanted_offload() is
+    // what its user last asked for, by set_offload or ethtool -K.
     virtual Status set_offload(TapOffload o) = 0;
+    virtual Result<TapOffload> wanted_offload() = 0;
     virtual Status set_carrier(bool up) = 0;
     virtual Status set_up(bool up) = 0;
     virtual Status set_mtu(unsigned mtu) = 0;

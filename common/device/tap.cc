@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "device/ethtool.h"
 #include "runtime/blocking.h"
 #include "runtime/closer.h"
 
@@ -104,12 +105,29 @@ Result<std::unique_ptr<TapQueue>> Tap::add_queue() const {
     return std::make_unique<TapQueue>(std::move(fd), name_);
 }
 
+// A TAP's features are what its user asks for (ethtool -K, "wanted")
+// within what its reader said it takes (TUNSETOFFLOAD). We say once that
+// we take everything, and then ask for what the policy shows as its user,
+// by ethtool's interface: so that ethtool -K tx on by someone else is a
+// change the kernel makes and announces, rather than one it refuses
+// silently because TUNSETOFFLOAD ruled it out.
 Status Tap::set_offload(TapOffload o) {
     blocking::Scope wait(blocking::Service::tap);
-    unsigned bits = (o.csum ? TUN_F_CSUM : 0) | (o.csum && o.tso4 ? TUN_F_TSO4 : 0) |
-                    (o.csum && o.tso6 ? TUN_F_TSO6 : 0);
-    if (ioctl(first_.fd(), TUNSETOFFLOAD, bits) < 0) {
-        return fail(errno, "setting the offloads of " + name_);
+    if (!granted_) {
+        if (ioctl(first_.fd(), TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0) {
+            return fail(errno, "setting the offloads of " + name_);
+        }
+        granted_ = true;
+    }
+    unsigned index = if_nametoindex(name_.c_str());
+    if (!index) return fail(errno, "setting the features of " + name_);
+    const ethtool::Wanted features[] = {{ethtool::kCsum, o.csum},
+                                        {ethtool::kTso4, o.csum && o.tso4},
+                                        {ethtool::kTso6, o.csum && o.tso6},
+                                        {ethtool::kSg, o.sg},
+                                        {ethtool::kSgFraglist, o.sg}};
+    if (auto st = ethtool::set_features(index, features); !st) {
+        return fail(st.error().code, "setting the features of " + name_);
     }
     return {};
 }

@@ -21,11 +21,15 @@
 namespace xnet {
 
 // What the reader of a TAP accepts (TUNSETOFFLOAD): partial checksums,
-// TCP GSO frames.
+// TCP GSO frames; and whether the kernel may hand it fragmented frames
+// (scatter-gather, the one of these a TAP takes from ethtool alone).
+// ethtool -k on the TAP shows these four as the kernel's tx-checksum-
+// ip-generic, tx-tcp-segmentation, tx-tcp6-segmentation, tx-scatter-gather.
 struct TapOffload {
     bool csum = false;
     bool tso4 = false;
     bool tso6 = false;
+    bool sg = true;
     bool operator==(const TapOffload&) const = default;
 };
 
@@ -70,6 +74,7 @@ class Tap {
     void drop_queues() { extra_.clear(); }
     bool has_extra_queues() const { return !extra_.empty(); }
 
+    // Sets all four; the TSO bits count only with csum (the kernel's rule).
     Status set_offload(TapOffload o);
     // A persistent TAP survives the daemon (kill -9, restart) with its
     // bridge membership; remove() ends that.
@@ -83,6 +88,7 @@ class Tap {
     Tap(std::string name, UniqueFd fd) : name_(name), first_(std::move(fd), std::move(name)) {}
     std::string name_;
     TapQueue first_;
+    bool granted_ = false;                          // TUNSETOFFLOAD said we take every offload
     std::vector<std::unique_ptr<TapQueue>> extra_;  // queues 1..
 };
 

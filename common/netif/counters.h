@@ -50,10 +50,14 @@ struct DirCounters {
     uint64_t csum_completed = 0;  // checksums computed in software
     uint64_t csum_verified = 0;   // checksums verified in software
     uint64_t csum_bad = 0;        // of those, found wrong
-    uint64_t dv_set = 0;          // data-validated set on the way out
-    uint64_t dv_trusted = 0;      // data-validated taken on trust on the way in
-    uint64_t gso_fixups = 0;      // GSO frames without a partial checksum, made partial
-    uint64_t gso_cut = 0;         // GSO frames cut into segments here (offload.h, must_cut)
+    // tx: frames that came from the local stack with no partial checksum:
+    // complete already (the kernel completes them when the TAP's
+    // tx-checksumming is off), or with none to finish (ARP, ICMP).
+    uint64_t csum_none = 0;
+    uint64_t dv_set = 0;      // data-validated set on the way out
+    uint64_t dv_trusted = 0;  // data-validated taken on trust on the way in
+    uint64_t gso_fixups = 0;  // GSO frames without a partial checksum, made partial
+    uint64_t gso_cut = 0;     // GSO frames cut into segments here (offload.h, must_cut)
     std::array<uint64_t, kDropReasons> drops{};
     // Of csum_partial, csum_completed and csum_verified, those of TCP and
     // UDP over IPv4 and IPv6 (offload::Proto order); frames of other kinds
@@ -78,6 +82,7 @@ inline constexpr std::pair<const char*, uint64_t DirCounters::*> kDirCounters[] 
     {"csum_completed", &DirCounters::csum_completed},
     {"csum_verified", &DirCounters::csum_verified},
     {"csum_bad", &DirCounters::csum_bad},
+    {"csum_none", &DirCounters::csum_none},
     {"dv_set", &DirCounters::dv_set},
     {"dv_trusted", &DirCounters::dv_trusted},
     {"gso_fixups", &DirCounters::gso_fixups},

@@ -168,8 +168,9 @@ Expected<Meta, Drop> to_ring(std::span<uint8_t> frame, const vnet::Hdr& h, const
         }
         // Either way the checksum is known to be right once finished.
         m.data_validated = rules.data_validated;
-    } else if (h.flags & vnet::kDataValid) {
-        m.data_validated = rules.data_validated;
+    } else {
+        ++c.csum_none;
+        if (h.flags & vnet::kDataValid) m.data_validated = rules.data_validated;
     }
     if (m.data_validated) ++c.dv_set;
     return m;

@@ -115,9 +115,16 @@ frm 1 rx-checksum
 before=$(connections 1)
 bset 1 tx-checksum off
 check "live: the backend applied tx-checksum off" wait_for 5 json_is policy.tx-checksum=off -- bstats 1
+partial=$(counter "$(bstats 1)" tx csum_partial)
+none=$(counter "$(bstats 1)" tx csum_none)
 tcp "live: tcp dom0 -> guest1" xnet-dom0 xnet-dom1 10.10.0.1 -R
-check "live: the backend completed checksums for guest 1" \
-    test "$(counter "$(bstats 1)" tx csum_completed)" -gt 0
+# The TAP's tx-checksumming is off with it: the kernel completes them.
+check "live: vif1.0's TAP shows tx-checksumming off" \
+    has "tx-checksumming: off" in0 ethtool -k vif1.0
+check "live: no partial checksum went to guest 1" \
+    test "$(counter "$(bstats 1)" tx csum_partial)" -eq "$partial"
+check "live: the frames came complete from the kernel" \
+    test "$(counter "$(bstats 1)" tx csum_none)" -gt "$((none + 1000))"
 check "live: no reconnect" test "$(connections 1)" -eq "$before"
 brm 1 tx-checksum
 
@@ -125,9 +132,12 @@ bset 1 rx-checksum off
 check "backend rx off: it asks for complete checksums (feature-no-csum-offload 1)" \
     wait_for 10 equals 1 as 0 xenstore-read backend/vif/1/0/feature-no-csum-offload
 check "backend rx off: connected again" wait_for 10 connected 1
+none=$(counter "$(fstats 1)" tx csum_none)
 tcp "backend rx off: tcp guest1 -> dom0" xnet-dom0 xnet-dom1 10.10.0.1
-check "backend rx off: xnetfront completed the checksums" \
-    test "$(counter "$(fstats 1)" tx csum_completed)" -gt 0
+check "backend rx off: the guest's eth0 shows tx-checksumming off" \
+    has "tx-checksumming: off" indom 1 ethtool -k eth0
+check "backend rx off: xnetfront sent complete checksums" \
+    test "$(counter "$(fstats 1)" tx csum_none)" -gt "$((none + 1000))"
 check "backend rx off: xnetback verified them" \
     test "$(counter "$(bstats 1)" rx csum_verified)" -gt 0
 brm 1 rx-checksum
@@ -144,10 +154,11 @@ check "renegotiate: guest 1 asks for full checksums again, and is connected (in 
     renegotiated
 check "renegotiate: the frontend kept its profile with the override" \
     json_is policy.tx-checksum=on policy.rx-checksum=off -- fstats 1
-completed=$(counter "$(bstats 1)" tx csum_completed)
+partial=$(counter "$(bstats 1)" tx csum_partial)
 tcp "renegotiate: tcp dom0 -> guest1" xnet-dom0 xnet-dom1 10.10.0.1 -R
-check "renegotiate: the backend completes what guest 1 receives" \
-    test "$(counter "$(bstats 1)" tx csum_completed)" -gt "$completed"
+check "renegotiate: no partial goes to guest 1 (it asked for full checksums)" \
+    test "$(counter "$(bstats 1)" tx csum_partial)" -eq "$partial"
+check "renegotiate: vif1.0 shows tx-checksumming off" has "tx-checksumming: off" in0 ethtool -k vif1.0
 frm 1 rx-checksum
 check "renegotiate: back to partials" wait_for 10 equals 0 fe_key 1 feature-no-csum-offload
 check "renegotiate: connected" wait_for 10 connected 1

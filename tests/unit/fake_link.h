@@ -27,8 +27,10 @@ class FakeLink final : public xnet::Link {
     bool has_extra_queues() const override { return ports.size() > 1; }
     xnet::Status set_offload(xnet::TapOffload o) override {
         offload = o;
+        wanted = o;  // as TUNSETOFFLOAD does
         return {};
     }
+    xnet::Result<xnet::TapOffload> wanted_offload() override { return wanted; }
     xnet::Status set_carrier(bool up) override {
         carrier = up;
         return {};
@@ -54,6 +56,7 @@ class FakeLink final : public xnet::Link {
     std::string name_;
     std::vector<std::unique_ptr<FakePort>> ports;
     xnet::TapOffload offload;
+    xnet::TapOffload wanted;  // a test changes it as ethtool -K would
     bool carrier = true, up = false;
     unsigned mtu = 0, gso_max = 0;
     std::array<uint8_t, 6> mac{};

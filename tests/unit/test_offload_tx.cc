@@ -257,3 +257,20 @@ TEST_CASE("must_cut and cut: tagged GSO for a peer without tagged offload leaves
     zero.gso_size = 0;
     REQUIRE_FALSE(offload::cut(sf.frame, zero, linux_peer, segs, c));
 }
+
+TEST_CASE("to_ring: a frame with no partial checksum counts as csum_none") {
+    auto sf = needs_csum(tcp(4));
+    Bytes complete = sf.built.bytes;  // as the kernel hands it with tx-checksumming off
+    DirCounters c;
+    auto m = to_ring(complete, vnet::Hdr{}, kAllTx, c);
+    REQUIRE(m);
+    CHECK_FALSE(m->csum_blank);
+    CHECK_FALSE(m->data_validated);  // nobody said it was checked
+    CHECK(c.csum_none == 1);
+    CHECK(c.csum_partial == 0);
+    CHECK(c.csum_completed == 0);
+    // A partial one does not.
+    DirCounters p;
+    REQUIRE(to_ring(sf.frame, sf.hdr, kAllTx, p));
+    CHECK(p.csum_none == 0);
+}

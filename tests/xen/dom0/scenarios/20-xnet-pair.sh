@@ -56,14 +56,32 @@ check "xfront: Connected again after the renegotiation" wait_for 10 xs_is "$be/s
 check "xfront: the traffic ran through the toggles and the reconnect (then stopped)" stop_background
 transfer_both "xfront (guest tx off, backend rx off)" 10.9.0.12 4
 s1=$(on 10.9.0.12 "xnetctl -S eth0 --json")
-completed=$(($(counter "$s1" tx csum_completed) - $(counter "$s0" tx csum_completed)))
-check "xfront: the guest completes its checksums now ($completed)" test "$completed" -ge "$min_frames"
+complete=$(($(counter "$s1" tx csum_none) - $(counter "$s0" tx csum_none)))
+check "xfront: the guest's kernel completes its checksums now ($complete)" \
+    test "$complete" -ge "$min_frames"
+check "xfront: ethtool -k eth0 in the guest shows tx-checksumming off" \
+    on_has 10.9.0.12 "ethtool -k eth0" "tx-checksumming: off"
 check "xfront: both ends back to offload (xnet-policy reset drops the -K keys)" \
     sh -c "xnet-policy reset $d 0 --end both && xnetctl profile $vif offload &&
         xnetctl --frontend profile $vif offload"
 check "xfront: Connected after the toggles" wait_for 10 xs_is "$be/state" 4
 
 capture xfront-offload 10.9.0.12
+
+# ethtool -K eth0 in the guest is xnetfront's policy.
+check "xfront: ethtool -K eth0 tx off in the guest" on 10.9.0.12 "ethtool -K eth0 tx off"
+check "xfront: ... written as the guest's key" wait_for 10 xs_is "$fe/offload/tx-checksum" off
+check "xfront: ... the guest's xnetctl agrees" \
+    wait_for 10 on_has 10.9.0.12 "xnetctl -k eth0" "tx-checksum: off \[set\]"
+s0=$(on 10.9.0.12 "xnetctl -S eth0 --json")
+capture xfront-ethtool-tx-off 10.9.0.12
+s1=$(on 10.9.0.12 "xnetctl -S eth0 --json")
+partial=$(($(counter "$s1" tx csum_partial) - $(counter "$s0" tx csum_partial)))
+check "xfront: no partial from the guest after ethtool tx off ($partial)" test "$partial" -lt 10
+check "xfront: ethtool -K eth0 tx on in the guest" on 10.9.0.12 "ethtool -K eth0 tx on"
+check "xfront: ... written back" wait_for 10 xs_is "$fe/offload/tx-checksum" on
+# (a key ethtool wrote overrides profiles like any other: gone, they decide)
+xenstore-rm "$fe/offload/tx-checksum"
 check "xfront: profile safe on both ends" sh -c "xnetctl profile $vif safe &&
     xnetctl --frontend profile $vif safe"
 wait_for 10 xs_is "$be/state" 4
