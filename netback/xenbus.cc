@@ -185,14 +185,14 @@ Status Vif::derive_rules() {
 // The TAP shows what we put on the ring (ethtool -k tells the truth):
 // toward the frontend's features once connected, toward any before.
 Status Vif::sync_tap() {
-    return link_ ? tap_.apply(*link_, policy_.policy(), fe_keys_ ? &shared_.tx : nullptr)
+    return link_ ? tap_.apply(*link_, policy_.policy(), fe_keys_ ? &fe_keys_->features : nullptr)
                  : Status{};
 }
 
 // ethtool -K on vifD.N: what it changed becomes our policy keys.
 void Vif::on_tap_features() {
     if (!link_) return;
-    auto peer = fe_keys_ ? fe_keys_->features : offload::kEveryFeature;
+    const auto* peer = fe_keys_ ? &fe_keys_->features : nullptr;
     tap_.on_changed(*link_, policy_.policy(), peer, [this](const auto& reqs) {
         return write_in_dir(
             [&](XenStore::Tx tx) { return offload::write_requests(s_.xs, dir_, reqs, tx); });
@@ -200,31 +200,22 @@ void Vif::on_tap_features() {
 }
 
 Status Vif::setup() {
-    const auto& p = policy_.policy();
     if (!link_) {
         // Survives a restart of the daemon with its bridge membership.
         XNET_TRY_ASSIGN(link_, s_.open_link(name(), true));
     }
     XNET_TRY_ASSIGN(auto mtu, netif::read_mtu(s_.xs, dir_));
-    LinkSetup setup;
     // The most we could take; narrowed to what the frontend accepts when
     // it connects.
-    setup.offload = offload::shown(p, offload::tx_rules(p, offload::kEveryFeature));
+    XNET_TRY(sync_tap());
+    LinkSetup setup;
     // As Linux netback: the dom0 side never originates frames of its own.
     setup.mac = std::array<uint8_t, 6>{0xfe, 0xff, 0xff, 0xff, 0xff, 0xff};
     setup.mtu = mtu.value_or(0);
     setup.gso_max_size = s_.options.gso_max_size;
     auto st = prepare_link(*link_, setup);
     if (!st) return st;
-    tap_.applied(setup.offload);
-    if (s_.ethtool && !tap_watch_) {
-        auto w = s_.ethtool->watch(name(), [this] { on_tap_features(); });
-        if (w) {
-            tap_watch_ = std::move(*w);
-        } else {
-            log::warn("{}: ethtool -K on it will not be seen: {}", name(), w.error().message());
-        }
-    }
+    tap_.follow(s_.ethtool, [this] { on_tap_features(); });
 
     // One transaction: each call is a round trip to xenstored, and a
     // hostile frontend may make us do this once per connection.
@@ -341,7 +332,7 @@ void Vif::teardown() {
         host_->gnttab().forget(dom());
     }
     if (link_) {
-        tap_watch_.reset();
+        tap_.unfollow();
         link_->remove();
         link_.reset();
         log::info("{}: removed", name());

@@ -102,7 +102,6 @@ class Vif {
     std::string fe_token_;
     netif::State state_ = netif::State::unknown;
     std::unique_ptr<Link> link_;  // vifD.N
-    ethtool::Watch tap_watch_;    // its features, while it is there
     std::vector<std::unique_ptr<BackQueue>> queues_;
     DeviceShared shared_;
     offload::PolicyFollower policy_;         // the keys over the daemon's default

@@ -87,9 +87,8 @@ Status Frontend::start() {
     be_dir_ = want;
 
     XNET_TRY_ASSIGN(link_, o_.open_link(o_.ifname, false));
+    XNET_TRY(sync_tap());
     LinkSetup setup;
-    setup.offload = offload::shown(policy_.policy(),
-                                   offload::tx_rules(policy_.policy(), offload::kEveryFeature));
     setup.gso_max_size = link::kNetifGsoMaxSize;
     if (auto mac = xs_.try_read(fe(key::mac)); mac && *mac) {
         auto m = link::parse_mac(**mac);
@@ -100,15 +99,7 @@ Status Frontend::start() {
     setup.mtu = mtu.value_or(0);
     auto st = prepare_link(*link_, setup);
     if (!st) return st;
-    tap_.applied(setup.offload);
-    if (o_.ethtool) {
-        auto w = o_.ethtool->watch(o_.ifname, [this] { on_tap_features(); });
-        if (w) {
-            tap_watch_ = std::move(*w);
-        } else {
-            log::warn("{}: ethtool -K on it will not be seen: {}", o_.ifname, w.error().message());
-        }
-    }
+    tap_.follow(o_.ethtool, [this] { on_tap_features(); });
 
     for (auto [path, token] : {std::pair{dir_, "self"},
                                {be(key::state), "backend"},
@@ -185,14 +176,14 @@ Status Frontend::derive_rules() {
 // The TAP shows what we put on the ring (ethtool -k tells the truth):
 // toward the backend's features once connected, toward any before.
 Status Frontend::sync_tap() {
-    return link_ ? tap_.apply(*link_, policy_.policy(), be_keys_ ? &shared_.tx : nullptr)
+    return link_ ? tap_.apply(*link_, policy_.policy(), be_keys_ ? &be_keys_->features : nullptr)
                  : Status{};
 }
 
 // ethtool -K on our interface: what it changed becomes our policy keys.
 void Frontend::on_tap_features() {
     if (!link_) return;
-    auto peer = be_keys_ ? be_keys_->features : offload::kEveryFeature;
+    const auto* peer = be_keys_ ? &be_keys_->features : nullptr;
     tap_.on_changed(*link_, policy_.policy(), peer, [this](const auto& reqs) {
         return xs_.transact(
             [&](XenStore::Tx tx) { return offload::write_requests(xs_, dir_, reqs, tx); });

@@ -72,7 +72,6 @@ class Frontend {
     std::string be_dir_;  // /local/domain/B/backend/vif/D/N
     netif::State state_ = netif::State::unknown;
     std::unique_ptr<Link> link_;
-    ethtool::Watch tap_watch_;  // its features
     std::vector<std::unique_ptr<FrontQueue>> queues_;
     bool running_ = false;
     bool fault_pending_ = false;

@@ -59,18 +59,10 @@ std::optional<unsigned> device_of(const genl::Reply& r) {
     return *index->u32();
 }
 
-bool among(const std::vector<std::string>& names, std::string_view name) {
-    return std::find(names.begin(), names.end(), name) != names.end();
-}
-
 }  // namespace
 
 bool Features::wants(std::string_view name) const {
-    return among(wanted, name);
-}
-
-bool Features::has(std::string_view name) const {
-    return among(active, name);
+    return std::find(wanted.begin(), wanted.end(), name) != wanted.end();
 }
 
 TapOffload Features::wanted_offload() const {
@@ -88,11 +80,9 @@ Result<Features> features(unsigned ifindex) {
     for (const auto& r : *replies) {
         if (r.cmd != ETHTOOL_MSG_FEATURES_GET_REPLY) continue;
         const Attr* wanted = genl::find(r.attrs, ETHTOOL_A_FEATURES_WANTED);
-        const Attr* active = genl::find(r.attrs, ETHTOOL_A_FEATURES_ACTIVE);
         auto w = wanted ? set_bits(*wanted) : std::nullopt;
-        auto a = active ? set_bits(*active) : std::nullopt;
-        if (!w || !a) return fail(EPROTO, what);
-        return Features{std::move(*w), std::move(*a)};
+        if (!w) return fail(EPROTO, what);
+        return Features{std::move(*w)};
     }
     return fail(EPROTO, what);
 }

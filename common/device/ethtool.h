@@ -31,17 +31,16 @@ inline constexpr std::string_view kSgFraglist = "tx-scatter-gather-fraglist";
 inline constexpr std::string_view kTso4 = "tx-tcp-segmentation";
 inline constexpr std::string_view kTso6 = "tx-tcp6-segmentation";
 
-// One device's features: what was asked for and what is in force, as the
-// kernel names them.
+// The features a device's user asked for (ethtool -K's "requested"), as
+// the kernel names them.
 struct Features {
-    std::vector<std::string> wanted, active;
+    std::vector<std::string> wanted;
     bool wants(std::string_view name) const;
-    bool has(std::string_view name) const;
     // The TapOffload fields as asked for.
     TapOffload wanted_offload() const;
 };
 
-// The features of the device IFINDEX (ETHTOOL_MSG_FEATURES_GET).
+// The wanted features of the device IFINDEX (ETHTOOL_MSG_FEATURES_GET).
 Result<Features> features(unsigned ifindex);
 
 // Asks for each feature NAME of IFINDEX on or off, as `ethtool -K` does.

@@ -41,8 +41,8 @@ class TapLink final : public Link {
 }  // namespace
 
 Status prepare_link(Link& l, const LinkSetup& s) {
-    auto st = l.set_offload(s.offload);
-    if (st && s.mac) st = l.set_mac(*s.mac);
+    Status st;
+    if (s.mac) st = l.set_mac(*s.mac);
     if (st && s.mtu) st = l.set_mtu(s.mtu);
     if (st) st = l.set_gso_max_size(s.gso_max_size);
     if (st) st = l.set_carrier(false);

@@ -41,9 +41,9 @@ class Link {
 };
 
 // What a handshake sets on its link before the peer connects: the link is
-// up, its carrier down until the rings are there.
+// up, its carrier down until the rings are there. (Its offloads are the
+// end's policy's: offload::TapSync sets them.)
 struct LinkSetup {
-    TapOffload offload;
     std::optional<std::array<uint8_t, 6>> mac;  // none: the kernel's own
     unsigned mtu = 0;                           // 0: the kernel's default
     unsigned gso_max_size = 0;

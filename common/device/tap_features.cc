@@ -133,15 +133,25 @@ Status write_requests(const XenStore& xs, const std::string& dir, const std::vec
     return {};
 }
 
-Status TapSync::apply(Link& l, const Policy& p, const TxRules* rules) {
-    auto want = shown(p, rules ? *rules : tx_rules(p, kEveryFeature));
+Status TapSync::apply(Link& l, const Policy& p, const Features* peer) {
+    auto want = shown(p, tx_rules(p, peer ? *peer : kEveryFeature));
     if (applied_ == want) return {};
     XNET_TRY(l.set_offload(want));
     applied_ = want;
     return {};
 }
 
-void TapSync::on_changed(Link& l, const Policy& p, const Features& peer,
+void TapSync::follow(ethtool::Monitor* m, std::function<void()> changed) {
+    if (!m || watch_) return;
+    auto w = m->watch(name_, std::move(changed));
+    if (!w) {
+        log::warn("{}: ethtool -K on it will not be seen: {}", name_, w.error().message());
+        return;
+    }
+    watch_ = std::move(*w);
+}
+
+void TapSync::on_changed(Link& l, const Policy& p, const Features* peer,
                          const WriteSettings& write) {
     if (!applied_) return;  // not set up yet: nothing of ours to compare with
     auto wanted = l.wanted_offload();
@@ -151,7 +161,7 @@ void TapSync::on_changed(Link& l, const Policy& p, const Features& peer,
     }
     auto reqs = requests(*applied_, *wanted);
     if (reqs.empty()) return;  // our own change, or none
-    auto v = judge(p, peer, peer_, reqs);
+    auto v = judge(p, peer ? *peer : kEveryFeature, peer_, reqs);
     for (const auto& [r, why] : v.refused)
         log::warn("{}: ethtool -K {} refused: {}; put back", name_, describe(r), why);
     for (const Request& r : v.accepted)

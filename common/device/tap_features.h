@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "device/ethtool.h"
 #include "device/link.h"
 #include "device/tap.h"
 #include "netif/offload.h"
@@ -75,22 +76,30 @@ class TapSync {
     // NAME (the TAP's) starts the log lines; PEER names the other end.
     TapSync(std::string name, std::string_view peer) : name_(std::move(name)), peer_(peer) {}
 
-    // Sets L to what P shows with RULES (none: not connected, toward a
-    // peer that takes everything); remembered as ours.
-    Status apply(Link& l, const Policy& p, const TxRules* rules);
-    // L was set to O by someone who went through prepare_link.
-    void applied(const TapOffload& o) { applied_ = o; }
+    // PEER is what the other end advertised; none while it has not
+    // connected (kEveryFeature: the TAP shows what the policy allows).
+
+    // Sets L to what P shows toward PEER; remembered as ours. The one
+    // place an end sets its TAP's offloads.
+    Status apply(Link& l, const Policy& p, const Features* peer);
+
+    // Calls CHANGED whenever the TAP's features may have changed, from M
+    // (none: not followed); once, however often it is called, until
+    // unfollow(). A TAP that cannot be watched is logged and not followed.
+    void follow(ethtool::Monitor* m, std::function<void()> changed);
+    void unfollow() { watch_.reset(); }
 
     // L's features may have changed. What its user changed (not we) is
     // judged against P toward PEER: what can be taken is written with
     // WRITE, to come back as a policy change; what cannot is logged with
     // why and the TAP put back.
-    void on_changed(Link& l, const Policy& p, const Features& peer, const WriteSettings& write);
+    void on_changed(Link& l, const Policy& p, const Features* peer, const WriteSettings& write);
 
   private:
     std::string name_;
     std::string_view peer_;
     std::optional<TapOffload> applied_;
+    ethtool::Watch watch_;
 };
 
 }  // namespace xnet::offload

@@ -21,10 +21,10 @@ Features advertised(const Policy& p) {
 
 TxRules tx_rules(const Policy& p, const Features& peer) {
     TxRules tx;
+    const Protos wanted = p.tx_checksum();
     for (Proto k : kAllProtos) {
-        bool v4 = k == Proto::tcpv4 || k == Proto::udpv4;
-        bool peer_takes = v4 ? !peer.no_csum : peer.ipv6_csum;
-        tx.csum_blank.set(k, p.tx_checksum().has(k) && peer_takes);
+        bool peer_takes = kIpv4Protos.has(k) ? !peer.no_csum : peer.ipv6_csum;
+        tx.csum_blank.set(k, wanted.has(k) && peer_takes);
     }
     tx.data_validated = p.tx_data_validated;
     tx.sg = peer.sg;

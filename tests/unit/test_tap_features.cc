@@ -118,31 +118,31 @@ TEST_CASE("tap features: the sync writes what it takes and puts back the rest") 
         written.insert(written.end(), r.begin(), r.end());
         return {};
     };
-    REQUIRE(sync.apply(link, p, nullptr));
+    REQUIRE(sync.apply(link, p, &all));
     const auto full = link.offload;
     CHECK(full == TapOffload{.csum = true, .tso4 = true, .tso6 = true, .sg = true});
 
     // Our own write: nothing to do.
-    sync.on_changed(link, p, all, write);
+    sync.on_changed(link, p, &all, write);
     CHECK(written.empty());
 
     // The user turns tx off: written, the TAP left as the user set it
     // until the policy change comes back.
     link.wanted.csum = false;
-    sync.on_changed(link, p, all, write);
+    sync.on_changed(link, p, &all, write);
     REQUIRE(written.size() == 1);
     CHECK(written[0] == Request{&setting("tx-checksum"), false});
     CHECK(link.offload == full);  // not touched by the sync
 
     // The policy change comes back: the TAP set to it.
     p = with(p, "tx-checksum", "off");
-    REQUIRE(sync.apply(link, p, nullptr));
+    REQUIRE(sync.apply(link, p, &all));
     CHECK(link.offload == TapOffload{.sg = true});
 
     // tso on while tx is off: refused, put back, nothing written.
     written.clear();
     link.wanted.tso4 = link.wanted.tso6 = true;
-    sync.on_changed(link, p, all, write);
+    sync.on_changed(link, p, &all, write);
     CHECK(written.empty());
     CHECK(link.wanted == TapOffload{.sg = true});
 }
