@@ -69,6 +69,11 @@ std::string help() {
                "  profile IF {}\n"
                "                             set the end's profile (the features above override "
                "it)\n"
+               "  rate IF RATE[@INTERVAL]|off\n"
+               "                             limit what IF's guest transmits, as xl's rate= "
+               "(10Mb/s,\n"
+               "                             5MB/s@20ms; 50ms if left out): the backend's "
+               "rate key\n"
                "  -S IF                      counters of IF, per direction\n"
                "  policy-keys [--check KEY VALUE ...]\n"
                "                             the keys of <dir>/offload/ and the values each "
@@ -140,11 +145,12 @@ Parsed parse(const std::vector<std::string>& args) {
         } else if (a == "--check") {
             if (c.verb != Verb::keys || !have_verb) return usage("--check goes with policy-keys");
             if (auto p = parse_checks(args, i, c); !p.command) return p;
-        } else if (a == "-k" || a == "-S" || a == "-K" || a == "profile") {
-            Verb v = a == "-k"   ? Verb::show
-                     : a == "-S" ? Verb::stats
-                     : a == "-K" ? Verb::set
-                                 : Verb::profile;
+        } else if (a == "-k" || a == "-S" || a == "-K" || a == "profile" || a == "rate") {
+            Verb v = a == "-k"        ? Verb::show
+                     : a == "-S"      ? Verb::stats
+                     : a == "-K"      ? Verb::set
+                     : a == "profile" ? Verb::profile
+                                      : Verb::rate;
             if (!set_verb(v)) return usage("one command at a time");
             auto ifname = next();
             if (!ifname) return usage(a + " needs an interface");
@@ -154,6 +160,13 @@ Parsed parse(const std::vector<std::string>& args) {
                 if (!name) return usage(fmt::format("profile needs {}", offload::profile_names()));
                 if (auto p = offload::profile(*name); !p) return usage(p.error().what);
                 c.profile = *name;
+            }
+            if (v == Verb::rate) {
+                auto text = next();
+                if (!text) return usage("rate needs RATE[@INTERVAL] (as 10Mb/s) or off");
+                auto r = netif::parse_xl_rate(*text);
+                if (!r) return usage(r.error().message());
+                c.rate = *r;
             }
             if (v == Verb::set) {
                 // FEATURE VALUE pairs up to the next option.
@@ -178,7 +191,7 @@ Parsed parse(const std::vector<std::string>& args) {
             return usage(fmt::format("unknown argument '{}'", a.substr(0, 64)));
         }
     }
-    if (!have_verb) return usage("no command (list, -k, -K, profile, -S, policy-keys)");
+    if (!have_verb) return usage("no command (list, -k, -K, profile, rate, -S, policy-keys)");
     if (c.peer && c.verb != Verb::show) return usage("--peer goes with -k");
     return {c, kOk, {}};
 }

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "netif/credit.h"
+
 namespace xnet::ctl {
 
 // Exit statuses a script can rely on (also in docs/xnetctl.1).
@@ -20,7 +22,7 @@ enum Exit : int {
     kFailure = 6,      // anything else (xenstore unreachable, ...)
 };
 
-enum class Verb { list, show, set, stats, profile, keys };
+enum class Verb { list, show, set, stats, profile, rate, keys };
 enum class EndChoice { automatic, backend, frontend };
 
 struct Command {
@@ -32,6 +34,7 @@ struct Command {
     std::vector<std::pair<std::string, std::string>> settings;  // -K: offload key, on/off;
                                                                 // policy-keys --check: pairs
     std::string profile;                                        // profile IF NAME
+    netif::Rate rate;                                           // rate IF RATE (unlimited: off)
     std::string control;                                        // --control: the socket to ask
 };
 

@@ -4,6 +4,9 @@
 // daemons' control sockets. Exit statuses: ctl/args.h.
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +15,7 @@
 #include "device/options.h"
 #include "end.h"
 #include "flat_json.h"
+#include "netif/credit.h"
 #include "netif/netif.h"
 #include "netif/netif_keys.h"
 #include "netif/policy_keys.h"
@@ -53,6 +57,15 @@ int print_reply(const std::string& reply, bool json) {
     for (auto& [k, v] : *f)
         fmt::print("{}: {}\n", k, v);
     return kOk;
+}
+
+// list's RATE column: "10M" for 10 Mbit/s, "-" for none (or a frontend).
+std::string short_rate(const std::string& bits_per_second) {
+    auto bps = netif::parse_number(bits_per_second, UINT64_MAX);
+    if (!bps || *bps == 0) return "-";
+    if (*bps >= 1000000000) return fmt::format("{:g}G", double(*bps) / 1e9);
+    if (*bps >= 1000000) return fmt::format("{:g}M", double(*bps) / 1e6);
+    return fmt::format("{:g}k", double(*bps) / 1e3);
 }
 
 // The vifs of the daemon on --control, else of this domain's xnetback,
@@ -99,7 +112,7 @@ int list(const Command& c, const Platform& p) {
     for (const auto& s : offload::kSettings) {
         if (!s.column.empty()) head += fmt::format(" {:<5}", s.column);
     }
-    fmt::print("{}\n", head);
+    fmt::print("{} RATE\n", head);
     for (unsigned i = 0;; ++i) {
         std::string at = fmt::format("vifs.{}.", i);
         std::string name = lookup(*f, at + "name");
@@ -110,9 +123,23 @@ int list(const Command& c, const Platform& p) {
             if (s.column.empty()) continue;
             row += fmt::format(" {:<5}", lookup(*f, at + "policy." + std::string(s.key)));
         }
-        fmt::print("{}\n", row);
+        fmt::print("{} {}\n", row, short_rate(lookup(*f, at + "rate.bits_per_second")));
     }
     return kOk;
+}
+
+// The rate key is the backend's (libxl's), whichever end is asked about.
+std::string rate_path(const End& e) {
+    const std::string& be = e.backend ? e.dir : e.peer_dir;
+    return be.empty() ? std::string() : be + "/" + std::string(netif::key::rate);
+}
+
+// -k's rate line: the guest's transmit limit, as the backend applies it.
+std::string rate_line(const std::optional<std::string>& key) {
+    if (!key) return "rate (guest transmit): unlimited";
+    auto r = netif::parse_rate_key(*key);
+    if (!r) return fmt::format("rate (guest transmit): unlimited: {}", r.error().message());
+    return fmt::format("rate (guest transmit): {} [set]", netif::describe(*r));
 }
 
 // xnetctl show --json: the settings, which of them a key sets, and with
@@ -124,6 +151,7 @@ std::string show_json(const Command& c, const End& e, const Key& key, const offl
     w.begin_object();
     w.field("interface", e.name).field("end", e.backend ? "backend" : "frontend");
     w.field("dir", e.dir).field("profile", key(e.dir + "/offload/profile"));
+    w.field("rate", key(rate_path(e)));
     w.key("settings").raw(offload::json(policy));
     w.key("explicit").begin_array();
     for (const auto& s : offload::kSettings) {
@@ -192,6 +220,7 @@ int show(const Command& c, const End& e, const XenStore& xs) {
     }
     fmt::print("Offload settings of {} ({} end, {}):\n", e.name, end, e.dir);
     fmt::print("profile: {}\n", profile ? *profile : "(none written: the daemon's default)");
+    fmt::print("{}\n", rate_line(key(rate_path(e))));
     // As ethtool -k: the parts of a group indented under it.
     for (const auto& s : offload::kSettings) {
         fmt::print("{:{}}{}: {}{}\n", "", 4 * offload::depth(s), s.key,
@@ -229,6 +258,18 @@ int write_keys(const End& e, const XenStore& xs,
         return {};
     });
     if (!st) return failed(store_failure(st.error()));
+    return kOk;
+}
+
+// rate: the backend's key as libxl writes it, or none for no limit; the
+// backend applies it at once.
+int write_rate(const End& e, const XenStore& xs, netif::Rate r) {
+    auto path = rate_path(e);
+    if (path.empty())
+        return failed({kFailure, fmt::format("{}: its backend is not known", e.name)});
+    auto st = r.limited() ? xs.write(path, netif::rate_key(r)) : xs.rm(path);
+    if (!st && !(st.error().code == ENOENT && !r.limited()))
+        return failed(store_failure(st.error()));
     return kOk;
 }
 
@@ -271,6 +312,8 @@ int run(const Command& c) {
             return write_keys(*e, *xs, c.settings);
         case Verb::profile:
             return write_keys(*e, *xs, {{"profile", c.profile}});
+        case Verb::rate:
+            return write_rate(*e, *xs, c.rate);
         case Verb::stats: {
             if (e->control.empty()) {
                 return failed({kUsage, fmt::format("the counters of {}'s {} end are read where "

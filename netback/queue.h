@@ -46,6 +46,9 @@ class BackQueue {
     // Runs both directions now (after connecting, the frontend may have
     // queued work before our channel was bound).
     void kick();
+    // The vif's rate changed (DeviceShared::tx_credit): a wait for credit
+    // under the old one ends, and the ring is looked at again.
+    void credit_changed();
     // Frames this queue moved, both directions (the vif's counters have
     // the rest; this shows how a multi-queue vif spreads its flows).
     uint64_t packets() const { return packets_; }
@@ -80,6 +83,8 @@ class BackQueue {
     void deliver_tx(const TxPacket& p);
     void respond_tx(const TxPacket& p, int16_t status);
     void release_ids(const TxPacket& p);
+    bool credit_allows(uint64_t& size);
+    void wait_for_credit();
 
     // Guest RX (rx.cc).
     enum class Next { frame, skipped, none };
@@ -115,8 +120,10 @@ class BackQueue {
     bool tx_scheduled_ = false, rx_scheduled_ = false;
     BusyPoll tx_poll_, rx_poll_;  // requests; buffers for a held frame
     NotifyThrottle throttle_;
-    Timer pause_;                // while throttled: when the ports are unmasked again
-    Timer verdict_;              // after a failed grant copy: blame the peer, or not
+    Timer pause_;    // while throttled: when the ports are unmasked again
+    Timer verdict_;  // after a failed grant copy: blame the peer, or not
+    Timer credit_;   // guest TX waits for its rate's next interval
+    bool credit_waiting_ = false;
     RING_IDX rx_prod_seen_ = 0;  // the RX ring's req_prod at the last wakeup
     Registration ev_watch_, port_watch_;
     DeferredWork work_;

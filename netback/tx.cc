@@ -4,6 +4,9 @@
 // checksum rules, and every request answered in order.
 #include <sys/uio.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include <fmt/format.h>
 
 #include "datapath.h"
@@ -123,13 +126,54 @@ void BackQueue::finish_tx(std::vector<TxPacket>& batch) {
     }
 }
 
-// Parses packets off the ring into tx_batch_ until a limit or the end of
-// what is published; AVAIL is left with the requests not taken.
+// The vif's rate (netif/credit.h), for the packet at the ring's head. As
+// Linux's netback, the size charged is the first request's: the whole
+// packet's (netif.h), taken before the rest of it is looked at.
+bool BackQueue::credit_allows(uint64_t& size) {
+    netif::TxRequest first;
+    tx_.peek(0, first);
+    size = first.size;
+    return vif_.tx_credit.allows(size, netif::Credit::Clock::now());
+}
+
+// The requests stay on the ring, unanswered: the frontend fills it and
+// stops. A timer takes them up when the next interval's credit is due
+// (Linux's credit_timeout); no final check, so no notification wakes us
+// for nothing meanwhile.
+void BackQueue::wait_for_credit() {
+    if (credit_waiting_) return;
+    credit_waiting_ = true;
+    ++vif_.counters.rate_throttled;
+    auto due = vif_.tx_credit.retry_at() - netif::Credit::Clock::now();
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(due);
+    auto t = r_.after(std::max(ms, std::chrono::milliseconds(0)), [this] {
+        credit_waiting_ = false;
+        run_tx();
+    });
+    if (!t) return fault(t.error());
+    credit_ = std::move(*t);
+}
+
+void BackQueue::credit_changed() {
+    credit_.cancel();
+    credit_waiting_ = false;
+    kick();
+}
+
+// Parses packets off the ring into tx_batch_ until a limit, the end of
+// what is published or the vif's credit; AVAIL is left with the requests
+// not taken.
 Status BackQueue::gather_tx_batch(RING_IDX& avail) {
     tx_batch_.clear();
     segs_.clear();
     size_t off = 0;
+    const bool limited = vif_.tx_credit.rate().limited();
     while (avail > 0 && tx_batch_.size() < kBatch && off < kTxBatchBytes) {
+        uint64_t size = 0;
+        if (limited && !credit_allows(size)) {
+            wait_for_credit();
+            break;
+        }
         // Parsed in place, for the reason plan_tx_copy builds its segments so.
         TxPacket& p = tx_batch_.emplace_back();
         p.off = uint32_t(off);
@@ -140,13 +184,14 @@ Status BackQueue::gather_tx_batch(RING_IDX& avail) {
         }
         tx_.skip(used);
         avail -= used;
+        vif_.tx_credit.charge(size);
         if (!p.refused) off += align64(p.len);
     }
     return {};
 }
 
 void BackQueue::run_tx() {
-    if (broken_) return;
+    if (broken_ || credit_waiting_) return;
     for (unsigned round = 0; round < kRounds; ++round) {
         auto n = tx_.pending();
         if (!n) return fault(n.error());
@@ -161,13 +206,14 @@ void BackQueue::run_tx() {
         RING_IDX avail = *n;
         if (auto st = gather_tx_batch(avail); !st) return fault(st.error());
         if (tx_batch_.empty()) {
+            if (credit_waiting_) return;
             auto more = tx_.wait_beyond(avail);
             if (!more) return fault(more.error());
             if (!*more) return;
             continue;
         }
         finish_tx(tx_batch_);
-        if (broken_) return;
+        if (broken_ || credit_waiting_) return;
     }
     schedule(true, false);  // more may wait: after the others had their turn
 }

@@ -349,6 +349,7 @@ void Vif::reconcile() {
         return;
     }
     apply_policy();
+    apply_rate();
     auto online = s_.xs.try_read(be(key::online));
     bool removing = online && *online && **online == "0";
 
@@ -473,6 +474,8 @@ std::string Vif::json() const {
         w.value(q->packets());
     w.end_array();
     w.field("broken", broken_);
+    w.key("rate");
+    rate_json(w);
     w.key("policy").raw(offload::json(policy_.policy()));
     // What the policy makes us advertise, and the frontend's features our
     // rules were derived from (null until it connects): with the keys in

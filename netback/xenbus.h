@@ -20,6 +20,7 @@
 #include "netif/policy_keys.h"
 #include "platform/platform.h"
 #include "queue.h"
+#include "runtime/json.h"
 #include "runtime/reactor.h"
 
 namespace xnet::netback {
@@ -74,6 +75,8 @@ class Vif {
   private:
     struct FrontendKeys;
     void apply_policy();
+    void apply_rate();  // rate.cc
+    void rate_json(JsonWriter& w) const;
     Status write_advertised(XenStore::Tx tx);
     Status derive_rules();
     Status sync_tap();
@@ -104,8 +107,10 @@ class Vif {
     std::unique_ptr<Link> link_;  // vifD.N
     std::vector<std::unique_ptr<BackQueue>> queues_;
     DeviceShared shared_;
-    offload::PolicyFollower policy_;         // the keys over the daemon's default
-    offload::TapSync tap_;                   // the TAP shows it; ethtool -K writes it
+    offload::PolicyFollower policy_;  // the keys over the daemon's default
+    offload::TapSync tap_;            // the TAP shows it; ethtool -K writes it
+    std::string rate_key_;            // the rate key's text last applied
+    bool rate_key_seen_ = false;
     std::unique_ptr<FrontendKeys> fe_keys_;  // what the connected frontend wrote
     bool broken_ = false;  // the frontend broke the protocol; wait for it to re-initialise
     bool gone_ = false;

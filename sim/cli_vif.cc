@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "netif/credit.h"
+#include "netif/netif_keys.h"
 
 namespace xnet::sim::cli {
 namespace {
@@ -26,6 +28,7 @@ struct Vif {
     bool devid_given = false;
     std::string mac, bridge, script, ip;
     std::string checksum;  // the toolstack's profile override for the hotplug script
+    netif::Rate rate;      // xl's rate=
     std::string fe() const { return fmt::format("/local/domain/{}/device/vif/{}", dom, devid); }
     std::string be() const {
         return fmt::format("/local/domain/{}/backend/vif/{}/{}", backend, dom, devid);
@@ -102,6 +105,8 @@ Status write_device(const XenStore& xs, const Vif& v) {
         if (!v.bridge.empty()) be.emplace_back("bridge", v.bridge);
         if (!v.ip.empty()) be.emplace_back("ip", v.ip);
         if (!v.checksum.empty()) be.emplace_back("checksum", v.checksum);
+        // libxl writes the key only for a limit: BYTES,USECS.
+        if (v.rate.limited()) be.emplace_back(netif::key::rate, netif::rate_key(v.rate));
         for (const auto& [k, val] : fe) {
             XNET_TRY(xs.write(v.fe() + "/" + k, val, t));
         }
@@ -157,6 +162,10 @@ int vif_add(const std::string& dir, const Args& args) {
             if (!n) return error(fmt::format("vif add: bad --devid '{}'", val));
             v.devid = *n;
             v.devid_given = true;
+        } else if (a == "--rate") {
+            auto r = netif::parse_xl_rate(val);  // as xl parses rate= in a vif line
+            if (!r) return error(fmt::format("vif add: {}", r.error().message()));
+            v.rate = *r;
         } else if (a == "--backend") {
             auto b = parse_domid(val);
             if (!b) return error(b.error().message());

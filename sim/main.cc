@@ -17,7 +17,7 @@ constexpr const char* kUsage = R"(usage: xnet-sim [--dir DIR] COMMAND ...
   env DOMID                      print 'export' lines that make a shell act as DOMID
   exec DOMID -- CMD...           run CMD as DOMID, inside its network namespace
   vif add DOMID [--devid N] [--mac MAC] [--bridge BR] [--script S] [--backend BDOMID]
-              [--ip ADDRS] [--checksum PROFILE]
+              [--ip ADDRS] [--checksum PROFILE] [--rate RATE[@INTERVAL]] (xl's rate=)
   vif remove DOMID DEVID         add or remove a vif as libxl does, running its hotplug script
 )";
 

@@ -9,6 +9,7 @@
 #include "device/store_watchdog.h"
 #include "runtime/json.h"
 #include "runtime/log.h"
+#include "runtime/memory.h"
 
 namespace xnet {
 namespace {
@@ -107,6 +108,7 @@ int Daemon::serve(const std::string& control, ControlServer::Handler handler,
     mkdir(control.substr(0, control.rfind('/')).c_str(), 0755);
     auto answer = [this, h = std::move(handler)](std::string_view req) {
         if (req == "loop" || req == "loop reset") return loop_reply(*loop_, req != "loop");
+        if (req == "memory") return memory_reply();
         return h(req);
     };
     auto server = ControlServer::listen(*loop_, control, std::move(answer));

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "netif/counters.h"
+#include "netif/credit.h"
 #include "netif/netif.h"
 #include "netif/offload.h"
 #include "runtime/error.h"
@@ -26,6 +27,7 @@ struct DeviceShared {
     offload::RxRules rx;  // frames this end takes from a ring
     bool gso_accepted_v4 = false, gso_accepted_v6 = false;  // what this end advertised
     std::chrono::microseconds busy_poll{0};                 // see BusyPoll
+    netif::Credit tx_credit;  // backend: what the guest may transmit (its rate); unlimited
     VifCounters counters;
     // Called once per fault, on the queues' thread; the device disconnects
     // (later, on its own thread, not from inside the queue). QUIET: the peer domain went away,

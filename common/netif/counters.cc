@@ -82,6 +82,7 @@ VifCounters& VifCounters::operator+=(const VifCounters& o) {
     notifications_sent += o.notifications_sent;
     notifications_received += o.notifications_received;
     notifications_throttled += o.notifications_throttled;
+    rate_throttled += o.rate_throttled;
     faults += o.faults;
     if (!o.last_fault.empty()) last_fault = o.last_fault;
     return *this;
@@ -94,6 +95,7 @@ std::string VifCounters::json() const {
     w.field("notifications_sent", notifications_sent)
         .field("notifications_received", notifications_received)
         .field("notifications_throttled", notifications_throttled)
+        .field("rate_throttled", rate_throttled)
         .field("faults", faults)
         .field("last_fault", last_fault);
     w.end_object();

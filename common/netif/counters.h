@@ -95,6 +95,8 @@ struct VifCounters {
     uint64_t notifications_received = 0;
     // Wakeups that found no work, past NotifyThrottle's budget (a storm).
     uint64_t notifications_throttled = 0;
+    // Times the guest's transmit waited for credit (the vif's rate key).
+    uint64_t rate_throttled = 0;
     // The vif was disconnected, or its handshake refused, for an error:
     // the peer's nearly always (a bad ring index, grant, size or key; a
     // local failure to connect counts too). The latest is in last_fault.

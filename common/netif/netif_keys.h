@@ -46,6 +46,8 @@ inline constexpr std::string_view feature_split_event_channels = "feature-split-
 inline constexpr std::string_view multi_queue_max_queues = "multi-queue-max-queues";
 inline constexpr std::string_view carrier = "carrier";
 inline constexpr std::string_view hotplug_status = "hotplug-status";
+// libxl's, from xl's rate=: "BYTES,USECS" of guest transmit (netif/credit.h).
+inline constexpr std::string_view rate = "rate";
 // --- written by the frontend --------------------------------------------------
 inline constexpr std::string_view request_rx_copy = "request-rx-copy";
 inline constexpr std::string_view feature_rx_notify = "feature-rx-notify";
@@ -88,6 +90,8 @@ inline constexpr Key kSchema[] = {
      "the backend's link is up"},
     {hotplug_status, Kind::text, "", Writer::toolstack, Applies::live, false, false,
      "\"connected\" once the hotplug script set the vif up (libxl)"},
+    {rate, Kind::text, "", Writer::toolstack, Applies::live, false, false,
+     "BYTES,USECS: the guest may transmit BYTES per USECS (xl's rate=); absent: unlimited"},
     {request_rx_copy, Kind::flag, "0", Writer::frontend, Applies::at_connect, false, false,
      "the frontend posts RX buffers to copy into (required by xnet)"},
     {feature_rx_notify, Kind::flag, "0", Writer::frontend, Applies::at_connect, false, false,

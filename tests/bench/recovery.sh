@@ -52,13 +52,7 @@ die() {
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 back_pid() { pgrep -f "^$build/xnetback" | head -n 1; }
 # loop [reset]: the backend loop's figures, {"loop":{...}} (and a new tally)
-loop() {
-    python3 -c 'import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall((sys.argv[2] + "\n").encode())
-print(s.makefile().read())' "$dir/dom0/xnetback.sock" "loop${1:+ $1}"
-}
+loop() { control_request "$dir/dom0/xnetback.sock" "loop${1:+ $1}"; }
 start_backend() {
     "$sim" exec 0 -- "$build/xnetback" --profile offload --stall-ms 5 >>"$dir/xnetback.log" 2>&1 &
     disown  # ended by xnet-sim stop

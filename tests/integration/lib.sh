@@ -154,6 +154,21 @@ counter() {  # counter JSON DIRECTION NAME: a counter from a daemon's stats repl
     grep -o "\"$2\":{[^}]*" <<<"$1" | grep -o "\"$3\":[0-9]*" | cut -d: -f2
 }
 
+# control_request SOCKET REQUEST: a daemon's raw answer on its control socket
+# (for requests xnetctl has no verb for: loop, memory)
+control_request() {
+    python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall((sys.argv[2] + "\n").encode())
+print(s.makefile().read())' "$1" "$2"
+}
+
+# heap_bytes SOCKET: the bytes the daemon's allocator has handed out and not
+# had back (its "memory" request). Unlike the RSS it means the same under
+# ASan, whose quarantine of freed blocks keeps the RSS growing.
+heap_bytes() { control_request "$1" memory | grep -o '"heap_bytes":[0-9]*' | cut -d: -f2; }
+
 # tcp NAME SERVER-NS CLIENT-NS ADDRESS [iperf3 client options]: an iperf3
 # run of $tcp_bytes (default 32 MiB) that must end cleanly with all of it
 # sent. A volume, not a time: a rate threshold flakes on a loaded machine
@@ -180,17 +195,24 @@ print(e["sum_sent"]["bytes"], e["sum_received"]["bytes"])' 2>/dev/null)
         test "${sent:-0}" -ge "$want" -a "${received:-0}" -gt 0
 }
 
-# mbps SERVER-NS CLIENT-NS ADDRESS SECONDS: one iperf3 TCP stream's rate
-# in Mbit/s, for showing (suites) or measuring (benches), never judging.
-mbps() {
+# bps SERVER-NS CLIENT-NS ADDRESS SECONDS: one iperf3 TCP stream's rate as
+# its receiver measured it, in bit/s; mbps: in Mbit/s. For showing (suites)
+# or measuring (benches); a suite judges a rate only against a ceiling a
+# limiter sets, or against another rate of the same run.
+bps() {
     local srv=$1 cli=$2 addr=$3 seconds=$4 port=$((5200 + RANDOM % 500))
     ip netns exec "$srv" timeout 30 iperf3 -s -1 -p "$port" >/dev/null 2>&1 &
     local spid=$!
     wait_for 5 ip netns exec "$srv" sh -c "ss -ltn | grep -q :$port"
     ip netns exec "$cli" timeout 20 iperf3 -c "$addr" -p "$port" -t "$seconds" -J 2>/dev/null |
         sed -n 's/.*"bits_per_second":[[:space:]]*\([0-9.e+]*\).*/\1/p' | tail -n 1 |
-        awk '{ printf "%d\n", $1 / 1e6 }'
+        awk '{ printf "%.0f\n", $1 }'
     wait "$spid" 2>/dev/null
+}
+mbps() {
+    local b
+    b=$(bps "$@")
+    [[ -n $b ]] && echo $((b / 1000000))
 }
 
 summary() {  # summary SUITE: the line tests/run-suites reads; fails if any check did

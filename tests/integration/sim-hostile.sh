@@ -135,6 +135,7 @@ check "event storm: guest 1 still served meanwhile (${storm:-0} of ${base:-0} Mb
 # --- 1000 attacks: nothing leaks --------------------------------------------------
 attack --repeat 2 all >/dev/null 2>&1  # warm: the allocator's pools are made
 fds0=$(back_fds) maps0=$(back_maps) rss0=$(back_rss_kb) faults0=$(faults)
+heap0=$(heap_bytes "$dir/dom0/xnetback.sock")
 n_all=$(grep -cvE ' (answered) ' "$dir/attacks.txt")
 rounds=$(((repeats + n_all - 1) / n_all))
 t0=$(date +%s)
@@ -145,8 +146,9 @@ check "repeat: $((rounds * n_all)) attacks in $t s, none failed" \
 check "repeat: every refusal counted" counted "$faults0" "$rounds"
 check "repeat: descriptors $fds0 -> $(back_fds)" wait_for 3 test "$(back_fds)" -eq "$fds0"
 check "repeat: grant mappings $maps0 -> $(back_maps)" test "$(back_maps)" -eq "$maps0"
-rss1=$(back_rss_kb)
-check "repeat: RSS $rss0 -> $rss1 KiB (growth < 1 MiB)" test $((rss1 - rss0)) -lt 1024
+rss1=$(back_rss_kb) heap1=$(heap_bytes "$dir/dom0/xnetback.sock")
+check "repeat: heap in use $heap0 -> $heap1 bytes (growth < 64 KiB; RSS $rss0 -> $rss1 KiB)" \
+    test $((${heap1:-0} - ${heap0:-0})) -lt 65536 -a "${heap1:-0}" -gt 0
 check "repeat: xnetback is the process it was" test "$(back_pid)" = "$pid0"
 after=$(rate)
 check "guest 1 -> dom0 after: ${after:-0} Mbit/s" test "${after:-0}" -gt 0

@@ -100,7 +100,7 @@ for d in 1 2 3 4; do
     bg+=($!)
 done
 sleep 3
-fds0=$(back_fds) rss0=$(back_rss_kb)
+fds0=$(back_fds) rss0=$(back_rss_kb) heap0=$(heap_bytes "$dir/dom0/xnetback.sock")
 ls -l "/proc/$(back_pid)/fd" >"$dir/fds-start.txt"
 echo "      start: xnetback $rss0 KiB, $fds0 descriptors, for $seconds s"
 
@@ -145,16 +145,18 @@ for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
 bg=()
 sleep 1
 check_captures all
-fds1=$(back_fds) rss1=$(back_rss_kb)
+fds1=$(back_fds) rss1=$(back_rss_kb) heap1=$(heap_bytes "$dir/dom0/xnetback.sock")
 ls -l "/proc/$(back_pid)/fd" >"$dir/fds-end.txt"
 echo "      end: xnetback $rss1 KiB, $fds1 descriptors; RSS samples: ${samples[*]}"
+check "heap in use grew by $((${heap1:-0} - ${heap0:-0})) bytes (< 1 MiB)" \
+    test $((${heap1:-0} - ${heap0:-0})) -lt 1048576 -a "${heap1:-0}" -gt 0
 check "$toggles toggles applied" test "$toggles" -gt $((seconds / 4))
 check "$churned guests churned" test "$churned" -ge $((seconds / 15))
 check "descriptors at the end as at the start ($fds0 -> $fds1)" test "$fds1" -eq "$fds0"
 if [[ $(ldd "$build/xnetback") == *libasan* ]]; then
-    # Under ASan the RSS is mostly its quarantine of freed memory; its
-    # LeakSanitizer checks instead, when xnetback exits below.
-    echo "      (ASan build: RSS not compared; LeakSanitizer checks xnetback's exit)"
+    # Under ASan the RSS is mostly its quarantine of freed memory: the
+    # heap check above, and LeakSanitizer when xnetback exits below.
+    echo "      (ASan build: RSS not compared)"
 else
     check "RSS grew by $((rss1 - rss0)) KiB (< 4 MiB)" test $((rss1 - rss0)) -lt 4096
 fi

@@ -75,7 +75,7 @@ struct HandFront {
 
     // One packet of SIZE bytes from the data page (a broadcast frame of an
     // experimental EtherType), published and notified.
-    void send(uint16_t size) {
+    void send(uint16_t size, uint16_t id = 1) {
         auto* p = static_cast<uint8_t*>(data.addr());
         std::memset(p, 0xff, 12);
         p[12] = 0x88;
@@ -83,7 +83,7 @@ struct HandFront {
         netif::TxRequest req{};
         req.gref = data.refs()[0];
         req.size = size;
-        req.id = 1;
+        req.id = id;
         tx.put(req);
         tx.push();
         REQUIRE(ev->notify(port));
@@ -110,6 +110,30 @@ struct HandFront {
 };
 
 }  // namespace
+
+TEST_CASE("backend: the vif's rate holds the guest's transmit, and a live change ends the wait") {
+    HandFront h;
+    using std::chrono::milliseconds;
+    h.back.tx_credit.set(netif::Rate{1000, 200000},
+                         netif::Credit::Clock::now());  // 1000 B per 200 ms
+    for (uint16_t id = 1; id <= 3; ++id)
+        h.send(400, id);
+    h.spin(milliseconds(30));
+    CHECK(h.dom0_stack.outbox.size() == 2);  // the third waits for the next interval
+    CHECK(h.back.counters.rate_throttled == 1);
+    h.spin(milliseconds(230));  // the next interval's credit: 200 left + 1000
+    CHECK(h.dom0_stack.outbox.size() == 3);
+    for (uint16_t id = 4; id <= 6; ++id)  // 800 left: two go, one waits again
+        h.send(400, id);
+    h.spin(milliseconds(30));
+    CHECK(h.dom0_stack.outbox.size() == 5);
+    CHECK(h.back.counters.rate_throttled == 2);
+    h.back.tx_credit.set(netif::Rate{}, netif::Credit::Clock::now());  // the key removed
+    h.bq->credit_changed();
+    h.spin(milliseconds(20));  // long before the interval's end
+    CHECK(h.dom0_stack.outbox.size() == 6);
+    CHECK(h.fault.empty());
+}
 
 TEST_CASE("backend: an event storm is throttled, and work still gets through") {
     HandFront h;

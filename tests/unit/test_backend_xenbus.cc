@@ -335,3 +335,32 @@ TEST_CASE("backend xenbus: queues on a worker thread, and a fault found there re
         CHECK(vif.json().find("crosses its page") != std::string::npos);
     }
 }
+
+TEST_CASE("backend xenbus: the rate key is applied live, and a bad one is reported") {
+    Xenbus x;
+    netback::Vif vif(x.s, 7, 0);
+    x.handshake(vif);
+    REQUIRE(vif.state() == State::connected);
+    CHECK(vif.json().find("\"rate\":null") != std::string::npos);
+
+    auto rate = x.be + "/" + std::string(key::rate);
+    REQUIRE(x.xs.write(rate, "62500,50000"));  // xl's rate=10Mb/s
+    vif.reconcile();
+    CHECK(vif.state() == State::connected);  // no reconnect for it
+    CHECK(vif.json().find("\"bits_per_second\":10000000") != std::string::npos);
+
+    REQUIRE(x.xs.write(rate, "10Mb/s"));  // xl's syntax, not the key's
+    vif.reconcile();
+    CHECK(vif.state() == State::connected);
+    auto error = x.read("/local/domain/0/error/backend/vif/7/0/error");
+    CHECK(error.find("rate '10Mb/s'") != std::string::npos);
+    CHECK(error.find("not limited") != std::string::npos);
+    CHECK(vif.json().find("\"rate\":null") != std::string::npos);
+
+    REQUIRE(x.xs.write(rate, "1250,1000"));
+    vif.reconcile();
+    CHECK(vif.json().find("\"bytes\":1250,\"usec\":1000") != std::string::npos);
+    REQUIRE(x.xs.rm(rate));
+    vif.reconcile();
+    CHECK(vif.json().find("\"rate\":null") != std::string::npos);
+}
