@@ -110,6 +110,49 @@ check "kfront: under safe, tx-checksum and rx-checksum are off" \
 capture kfront-safe 10.9.0.11
 check "kfront: xnetctl profile $vif offload" xnetctl profile "$vif" offload
 
+# rate= in a vif line, through libxl: a second vif hot-plugged with xl
+# network-attach (no new boot), which xnetback holds to 10 Mbit/s. What
+# the guest sends on it is judged against the ceiling the credit sets:
+# 4 MiB cannot take less than 2.8 s at 12 Mbit/s.
+vif1=vif$d.1 be1=/local/domain/0/backend/vif/$d/1
+check "kfront: xl network-attach kfront ... rate=10Mb/s" xl network-attach kfront \
+    mac=00:16:3e:00:01:11 bridge=xenbr0 script=xnet/vif-bridge rate=10Mb/s
+check "kfront: libxl wrote $be1/rate 62500,50000" wait_for 20 xs_is "$be1/rate" 62500,50000
+check "kfront: $vif1 Connected" wait_for 30 xs_is "$be1/state" 4
+check "kfront: xnetctl -k $vif1 shows the rate" \
+    sh -c "xnetctl -k $vif1 | grep -q 'rate (guest transmit): 10 Mbit/s (62500 bytes per 50 ms)'"
+ip addr add 10.9.1.1/24 dev xenbr0
+# (one line: the guest's command server reads one)
+check "kfront: eth1 in the guest, 10.9.1.11" on 10.9.0.11 "i=0; while ! ip link show eth1 \
+    >/dev/null 2>&1 && [ \$i -lt 100 ]; do sleep 0.2; i=\$((i + 1)); done; ip link set eth1 up \
+    && ip addr add 10.9.1.11/24 dev eth1 && ip addr show eth1 | grep -q 10.9.1.11"
+r0=$(xnetctl -S "$vif1" --json | sed -n 's/.*"rate_throttled":\([0-9]*\).*/\1/p')
+rm -f /tmp/got.md5
+if on 10.9.0.11 "listen-once send 5010 /tmp/blob4" >/dev/null; then
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    timeout 90 nc 10.9.1.11 5010 -e /tmp/sink-md5
+    took=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }')
+else
+    took=0
+fi
+if [ "$(cat /tmp/got.md5 2>/dev/null)" != "$(md5_of blob4)" ]; then  # what was missing
+    echo "XNET-NOTE kfront: dom0 neighbours: $(ip neigh | tr '\n' ';') $vif1: $(xnetctl -S "$vif1" --json | head -c 700)"
+    echo "XNET-NOTE kfront: the guest: $(on 10.9.0.11 "ip addr; ip neigh; ip route" | tr '\n' ';')"
+fi
+check "kfront: 4 MiB guest -> dom0 over $vif1, content verified" \
+    test "$(cat /tmp/got.md5 2>/dev/null)" = "$(md5_of blob4)"
+check "kfront: ... in $took s (>= 2.8 s: at most 12 Mbit/s)" \
+    awk -v t="$took" 'BEGIN { exit !(t >= 2.8) }'
+r1=$(xnetctl -S "$vif1" --json | sed -n 's/.*"rate_throttled":\([0-9]*\).*/\1/p')
+check "kfront: $vif1 waited for credit ($r0 -> $r1 times)" test "${r1:-0}" -gt "${r0:-0}"
+check "kfront: xnetctl rate $vif1 off, live" xnetctl rate "$vif1" off
+check "kfront: ... the key is gone and the vif still Connected" \
+    sh -c "! xenstore-read $be1/rate 2>/dev/null && [ \"\$(xenstore-read $be1/state)\" = 4 ]"
+check "kfront: ... xnetctl -S says unlimited" wait_for 5 sh -c "xnetctl -S $vif1 --json | grep -q '\"rate\":null'"
+check "kfront: xl network-detach kfront 1" xl network-detach kfront 1
+check "kfront: $vif1 is gone" wait_for 20 sh -c "! ip link show $vif1"
+ip addr del 10.9.1.1/24 dev xenbr0
+
 # Leaving: nothing of the vif stays in the daemon.
 check "kfront: xl destroy" xl destroy kfront
 check "kfront: $vif is gone" wait_for 10 sh -c "! ip link show $vif"
