@@ -85,8 +85,10 @@ set_profile() {
 # ${XNET_CONF_DIR:-/etc/xnet}/<its name as xl's name= gives it>, written
 # over the profile. One per line, '#' starts a comment:
 #   [vifN] [backend|frontend] KEY VALUE
+#   [vifN] forward tcp|udp PORT[:GUESTPORT]
 # KEY a policy key (xnetctl policy-keys) or profile; vifN: only that vif
-# (N the devid); backend/frontend: only that end (else both). A line xnet
+# (N the devid); backend/frontend: only that end (else both). A forward is
+# vif-nat's (its forward_port); the other scripts pass over it. A line xnet
 # would not take fails the vif, naming the file and line.
 guest_settings() {
     local ctl=$1 frontend=$2 domid devid name file
@@ -102,7 +104,7 @@ guest_settings() {
         read -ra words <<<"${line%%#*}"
         [[ ${#words[@]} -eq 0 ]] && continue
         vifsel='' endsel=''
-        while [[ ${#words[@]} -gt 2 ]]; do
+        while [[ ${#words[@]} -gt 2 && ${words[0]} != forward ]]; do
             case ${words[0]} in
                 vif[0-9]*) vifsel=${words[0]#vif} ;;
                 backend | frontend) endsel=${words[0]} ;;
@@ -110,6 +112,10 @@ guest_settings() {
             esac
             words=("${words[@]:1}")
         done
+        if [[ ${words[0]} == forward ]]; then
+            guest_forward "$file:$n" "$endsel" "$vifsel" "$devid" "${words[@]:1}"
+            continue
+        fi
         [[ ${#words[@]} -eq 2 ]] || fatal "$file:$n: expected [vifN] [backend|frontend] KEY VALUE"
         why=$("$ctl" policy-keys --check "${words[0]}" "${words[1]}" 2>&1) ||
             fatal "$file:$n: ${why#xnetctl: }"
@@ -126,6 +132,29 @@ guest_settings() {
     done <"$file"
 }
 
+# guest_forward WHERE END VIFSEL DEVID PROTO SPEC: one forward line of the
+# guest's file, checked whichever script reads it, then given to the
+# script's forward_port PROTO PORT GUESTPORT if it is this vif's.
+guest_forward() {
+    local where=$1 endsel=$2 vifsel=$3 devid=$4
+    shift 4
+    [[ -z "$endsel" ]] || fatal "$where: a port forward is dom0's: no backend or frontend"
+    [[ $# -eq 2 ]] || fatal "$where: expected [vifN] forward tcp|udp PORT[:GUESTPORT]"
+    local proto=$1 port=${2%%:*} to=${2#*:}
+    [[ "$proto" == tcp || "$proto" == udp ]] || fatal "$where: forward: '$proto' is not tcp or udp"
+    for p in "$port" "$to"; do
+        if ! [[ "$p" =~ ^[0-9]{1,5}$ ]] || ((10#$p < 1 || 10#$p > 65535)); then
+            fatal "$where: forward: '$p' is not a port (1 to 65535)"
+        fi
+    done
+    [[ -n "$vifsel" && "$vifsel" != "$devid" ]] && return 0
+    if ! declare -F forward_port >/dev/null; then
+        log "$where: forward $proto $2: not a NAT vif ($(basename "$0")), passed over"
+        return 0
+    fi
+    forward_port "$proto" "$((10#$port))" "$((10#$to))"
+}
+
 # dev_up: the interface up, waiting briefly for it to appear (xnetback
 # creates it before InitWait, so it normally exists already).
 dev_up() {
@@ -138,17 +167,31 @@ dev_up() {
     ip link set "$dev" up || fatal "setting $dev up"
 }
 
-# main_ip: the backend domain's own IPv4 address, on $netdev (the
-# toolstack's netdev=, else $XENBUS_PATH/netdev, else the interface of
-# the default route). Sets netdev and main_ip.
-main_ip() {
+# netdev_or_default [-4|-6]: the way out: the toolstack's netdev=, else
+# $XENBUS_PATH/netdev, else the interface of that family's default route.
+# Sets netdev.
+netdev_or_default() {
     netdev=${netdev:-$(xs_read_default "$XENBUS_PATH/netdev" "")}
     if [[ -z "$netdev" ]]; then
-        netdev=$(ip -4 route show default 2>/dev/null | awk '{ for (i = 1; i < NF; i++)
+        netdev=$(ip "${1:--4}" route show default 2>/dev/null | awk '{ for (i = 1; i < NF; i++)
             if ($i == "dev") { print $(i + 1); exit } }')
     fi
     [[ -n "$netdev" ]] || fatal "no netdev given and no default route to find one"
+}
+
+# main_ip: the backend domain's own IPv4 address, on $netdev (see
+# netdev_or_default). Sets netdev and main_ip.
+main_ip() {
+    netdev_or_default -4
     main_ip=$(ip -4 -o addr show dev "$netdev" 2>/dev/null | awk '{ split($4, a, "/"); print a[1];
         exit }')
     [[ -n "$main_ip" ]] || fatal "$netdev has no IPv4 address"
+}
+
+# main_ip6: the backend domain's global IPv6 address on $netdev, empty if
+# it has none. Sets main_ip6 (netdev set first).
+main_ip6() {
+    # shellcheck disable=SC2034 # read by vif-nat
+    main_ip6=$(ip -6 -o addr show dev "$netdev" scope global 2>/dev/null |
+        awk '{ split($4, a, "/"); print a[1]; exit }')
 }

@@ -176,16 +176,19 @@ heap_bytes() { control_request "$1" memory | grep -o '"heap_bytes":[0-9]*' | cut
 # only have written it all once all but its socket buffer (a few MiB) was
 # acknowledged, so a path that drops or corrupts frames fails here; the
 # receiver's own count stops at the end of the test, before the last bytes
-# in flight, so it is shown rather than compared.
+# in flight, so it is shown rather than compared. $tcp_port: the server's
+# port (default random), $tcp_dport: the one the client dials (default the
+# same; another through a port forward).
 tcp() {
-    local name=$1 srv=$2 cli=$3 addr=$4 port=$((5200 + RANDOM % 500))
+    local name=$1 srv=$2 cli=$3 addr=$4 port=${tcp_port:-$((5200 + RANDOM % 500))}
+    local dport=${tcp_dport:-$port}
     local want=${tcp_bytes:-33554432}
     shift 4
     ip netns exec "$srv" timeout 70 iperf3 -s -1 -p "$port" >/dev/null 2>&1 &
     local spid=$!
     wait_for 5 ip netns exec "$srv" sh -c "ss -ltn | grep -q :$port"
     local sent=0 received=0
-    read -r sent received < <(ip netns exec "$cli" timeout 60 iperf3 -c "$addr" -p "$port" \
+    read -r sent received < <(ip netns exec "$cli" timeout 60 iperf3 -c "$addr" -p "$dport" \
         -n "$want" -J "$@" 2>/dev/null | /usr/bin/python3 -c 'import json, sys
 e = json.load(sys.stdin)["end"]
 print(e["sum_sent"]["bytes"], e["sum_received"]["bytes"])' 2>/dev/null)

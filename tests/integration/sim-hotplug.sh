@@ -3,8 +3,11 @@
 # libxl runs them, with xnetback and xnetfront started without a profile so
 # that what the scripts write decides:
 #   guest 1  vif-bridge   on xenbr0 with the outside's second leg
-#   guest 2  vif-route    10.60.0.12, routed by dom0 with proxy ARP
-#   guest 3  vif-nat      10.200.3.2 behind 10.200.3.1, masqueraded
+#   guest 2  vif-route    10.60.0.12, routed by dom0 with proxy ARP, and
+#                         fd50::12 of the uplink's /64, with proxy NDP
+#   guest 3  vif-nat      10.200.3.2 behind 10.200.3.1 and fd20:200:3:0::2
+#                         behind ::1, masqueraded both; its settings file
+#                         forwards dom0's TCP port 8080 to it
 #   guests 4, 5  vif-private, through xenstore-scripts/private-network
 #   guest 6  vif-bridge with the toolstack's checksum=safe override
 # Each reaches dom0, the others and (but the private ones) the outside;
@@ -66,11 +69,14 @@ inout ip link set lo up
 # Leg 1, routed/NAT: dom0's uplink 10.50.0.1, its default route the outside.
 ip link add uplink netns xnet-dom0 type veth peer name eth0 netns "$out"
 in0 ip addr add 10.50.0.1/24 dev uplink
+in0 ip -6 addr add fd50::1/64 dev uplink nodad
 in0 ip link set uplink up
 in0 ethtool -K uplink tx off >/dev/null  # dom0's kernel completes what leaves
 in0 ip route add default via 10.50.0.100
 inout ip addr add 10.50.0.100/24 dev eth0
+inout ip -6 addr add fd50::100/64 dev eth0 nodad
 inout ip link set eth0 up
+in0 ip -6 route add default via fd50::100
 inout ip route add 10.60.0.0/24 via 10.50.0.1  # the routed guests
 # Leg 2, bridged: xenbr0 10.10.0.1 with the outside's 10.10.0.100 on it.
 bridged_outside buplink eth1
@@ -81,7 +87,8 @@ done
 
 "$sim" exec 0 -- "$build/xnetback" >>"$dir/xnetback.log" 2>&1 &
 disown
-for d in 1 2 3 4 5 6; do "$sim" domain create "$d" >/dev/null; done
+for d in 1 2 4 5 6; do "$sim" domain create "$d" >/dev/null; done
+"$sim" domain create 3 --name nat3 >/dev/null  # for its settings file
 
 # --- bridge ------------------------------------------------------------------------
 check "bridge: vif add with vif-bridge" \
@@ -101,7 +108,7 @@ check "bridge: partial checksums crossed the ring" test "$(counter "$(bstats 1)"
 
 # --- route ---------------------------------------------------------------------------
 check "route: vif add with vif-route" \
-    "$sim" vif add 2 --mac 00:16:3e:00:00:02 --script "$hp/vif-route" --ip 10.60.0.12
+    "$sim" vif add 2 --mac 00:16:3e:00:00:02 --script "$hp/vif-route" --ip "10.60.0.12 fd50::12"
 check "route: hotplug-status connected" equals connected bkey 2 hotplug-status
 check "route: vif2.0 has dom0's address" sh -c "ip netns exec xnet-dom0 ip -4 addr show vif2.0 | grep -q 'inet 10.50.0.1/32'"
 check "route: proxy ARP on vif2.0" equals 1 in0 cat /proc/sys/net/ipv4/conf/vif2.0/proxy_arp
@@ -114,17 +121,69 @@ check "route: ping outside" ping_ok indom 2 10.50.0.100
 check "route: ping the bridged guest" ping_ok indom 2 10.10.0.11
 tcp "route: tcp guest -> outside" "$out" xnet-dom2 10.50.0.100
 tcp "route: tcp outside -> guest" "$out" xnet-dom2 10.50.0.100 -R
+check "route: IPv6: vif2.0 carries fe80::1, the guest's gateway" \
+    sh -c "ip netns exec xnet-dom0 ip -6 addr show vif2.0 | grep -q 'inet6 fe80::1/64'"
+check "route: IPv6: dom0 routes fd50::12 to vif2.0" \
+    sh -c "ip netns exec xnet-dom0 ip -6 route get fd50::12 | grep -q 'dev vif2.0'"
+check "route: IPv6: proxy NDP for fd50::12 on the uplink" \
+    sh -c "ip netns exec xnet-dom0 ip -6 neigh show proxy | grep -q 'fd50::12 dev uplink'"
+indom 2 ip -6 addr add fd50::12/128 dev eth0 nodad
+indom 2 ip -6 route add default via fe80::1 dev eth0
+check "route: IPv6: ping6 the outside, in the uplink's own /64" ping_ok indom 2 fd50::100
+tcp_bytes=8388608 tcp "route: IPv6: tcp guest -> outside" "$out" xnet-dom2 fd50::100
+tcp_bytes=8388608 tcp "route: IPv6: tcp outside -> guest" "$out" xnet-dom2 fd50::100 -R
 
 # --- nat -------------------------------------------------------------------------------
-check "nat: vif add with vif-nat" "$sim" vif add 3 --mac 00:16:3e:00:00:03 --script "$hp/vif-nat"
-check "nat: the script chose the guest's address" equals 10.200.3.2 bkey 3 ip
+mkdir -p "$dir/etc-xnet"
+cat >"$dir/etc-xnet/nat3" <<'EOF_CONF'
+forward tcp 8080:5201    # dom0's 8080 to the guest's iperf3
+vif1 forward udp 5353    # another vif's: not this one
+EOF_CONF
+check "nat: vif add with vif-nat, reading /etc/xnet/nat3" \
+    env XNET_CONF_DIR="$dir/etc-xnet" "$sim" vif add 3 --mac 00:16:3e:00:00:03 --script "$hp/vif-nat"
+check "nat: the script chose the guest's addresses" equals "10.200.3.2 fd20:200:3:0::2" bkey 3 ip
 check "nat: vif3.0 is the router" sh -c "ip netns exec xnet-dom0 ip -4 addr show vif3.0 | grep -q 'inet 10.200.3.1/30'"
-check "nat: masquerade rule" sh -c "ip netns exec xnet-dom0 iptables -t nat -S POSTROUTING | grep -q -- '-s 10.200.3.2/32 -o uplink -j MASQUERADE'"
+check "nat: masquerade rule" sh -c "ip netns exec xnet-dom0 iptables -t nat -S POSTROUTING | grep -q -- '-s 10.200.3.2/32 -o uplink .*-j MASQUERADE'"
+check "nat: IPv6: vif3.0 is the router fd20:200:3::1" \
+    sh -c "ip netns exec xnet-dom0 ip -6 addr show vif3.0 | grep -q 'inet6 fd20:200:3::1/64'"
+check "nat: IPv6: masquerade rule (NAT66)" sh -c "ip netns exec xnet-dom0 ip6tables -t nat -S POSTROUTING | grep -q -- '-s fd20:200:3::2/128 -o uplink .*-j MASQUERADE'"
+check "nat: port 8080 forwarded to 10.200.3.2:5201" sh -c "ip netns exec xnet-dom0 iptables -t nat -S PREROUTING | grep -q -- '-i uplink -p tcp .*--dport 8080 .*--to-destination 10.200.3.2:5201'"
+check "nat: ... and to [fd20:200:3::2]:5201" sh -c "ip netns exec xnet-dom0 ip6tables -t nat -S PREROUTING | grep -q -- '--dport 8080 .*--to-destination \[fd20:200:3::2\]:5201'"
+check "nat: another vif's forward is not this one's" \
+    sh -c "! ip netns exec xnet-dom0 iptables -t nat -S PREROUTING | grep -q 5353"
 check "nat: guest up" start_guest 3 10.200.3.2/30 10.200.3.1
 check "nat: connected" wait_for 10 connected 3
 check "nat: ping outside" ping_ok indom 3 10.50.0.100
 tcp "nat: tcp guest -> outside" "$out" xnet-dom3 10.50.0.100
 tcp "nat: tcp outside -> guest (reply direction)" "$out" xnet-dom3 10.50.0.100 -R
+indom 3 ip -6 addr add fd20:200:3:0::2/64 dev eth0 nodad
+indom 3 ip -6 route add default via fd20:200:3:0::1 dev eth0
+check "nat: IPv6: ping6 the outside, masqueraded" ping_ok indom 3 fd50::100
+tcp_bytes=8388608 tcp "nat: IPv6: tcp guest -> outside" "$out" xnet-dom3 fd50::100
+# Inbound through the forward, with its own capture: the NATed frames the
+# outside gets (replies the guest sent with partial checksums, rewritten
+# by dom0's NAT) must all be valid.
+# (ip netns exec execs tcpdump: $! is tcpdump, which takes SIGINT)
+ip netns exec "$out" tcpdump -Q in -c 20000 -i eth0 -w "$dir/forward.pcap" tcp port 8080 \
+    >/dev/null 2>&1 &
+fwd_cap=$!
+captures+=("$fwd_cap")
+sleep 0.5
+tcp_bytes=8388608 tcp_port=5201 tcp_dport=8080 \
+    tcp "nat: forward: outside -> dom0:8080 -> guest" xnet-dom3 "$out" 10.50.0.1
+tcp_bytes=8388608 tcp_port=5201 tcp_dport=8080 \
+    tcp "nat: forward: ... guest -> outside on it (-R)" xnet-dom3 "$out" 10.50.0.1 -R
+tcp_bytes=8388608 tcp_port=5201 tcp_dport=8080 \
+    tcp "nat: forward: IPv6, outside -> [fd50::1]:8080 -> guest" xnet-dom3 "$out" fd50::1 -R
+sleep 0.5
+kill -INT "$fwd_cap" 2>/dev/null
+wait "$fwd_cap" 2>/dev/null
+frames=$(tshark_r "$dir/forward.pcap" -T fields -e frame.number 2>/dev/null | grep -c .)
+check "nat: forward: tshark saw the outside's side of it ($frames frames)" test "$frames" -gt 1000
+bad=$(bad_checksums "$dir/forward.pcap")
+check "nat: forward: every checksum valid ($bad bad)" test "$bad" -eq 0
+check "nat: forward: the guest sent partials on the ring meanwhile" \
+    test "$(counter "$(bstats 3)" rx csum_partial)" -gt 0
 
 # --- private -------------------------------------------------------------------------------
 check "private: xenstore-scripts/private-network 4 5" \
@@ -171,7 +230,6 @@ check "override: nothing partial crossed the ring" \
     test "$(counter "$(bstats 6)" rx csum_partial)$(counter "$(bstats 6)" tx csum_partial)" = 00
 
 # --- the guest's own settings file (XNET_CONF_DIR, /etc/xnet on a host) --------------
-mkdir -p "$dir/etc-xnet"
 cat >"$dir/etc-xnet/web8" <<'EOF_CONF'
 # guest web8: offload, but UDP over IPv4 completed in the guest
 profile offload
@@ -200,6 +258,17 @@ check "per guest: a bad line fails the vif, naming file and line" \
     fails_with "bad9:1: tx-checksum: 'maybe' is not on or off" \
     env XNET_CONF_DIR="$dir/etc-xnet" "$sim" vif add 9 --script "$hp/vif-bridge" --bridge xenbr0
 
+printf 'forward tcp 8080:99999\n' >"$dir/etc-xnet/bad10"
+"$sim" domain create 10 --name bad10 >/dev/null
+check "per guest: a bad port forward fails the vif, naming file and line" \
+    fails_with "bad10:1: forward: '99999' is not a port (1 to 65535)" \
+    env XNET_CONF_DIR="$dir/etc-xnet" "$sim" vif add 10 --script "$hp/vif-nat"
+printf 'frontend forward udp 53\n' >"$dir/etc-xnet/bad11"
+"$sim" domain create 11 --name bad11 >/dev/null
+check "per guest: ... and one given to an end" \
+    fails_with "bad11:1: a port forward is dom0's" \
+    env XNET_CONF_DIR="$dir/etc-xnet" "$sim" vif add 11 --script "$hp/vif-nat"
+
 # --- what left the host --------------------------------------------------------------
 for p in "${captures[@]}"; do kill -INT "$p" 2>/dev/null; done
 for p in "${captures[@]}"; do wait "$p" 2>/dev/null; done
@@ -221,6 +290,8 @@ check "fatal: a bad checksum override fails, saying why" \
     "$sim" vif add 7 --script "$hp/vif-bridge" --bridge xenbr0 --checksum fast
 check "offline: vif remove 3 0" "$sim" vif remove 3 0
 check "offline: the masquerade rule went" sh -c "! ip netns exec xnet-dom0 iptables -t nat -S POSTROUTING | grep -q 10.200.3.2"
+check "offline: the forwards went" sh -c "! ip netns exec xnet-dom0 iptables -t nat -S PREROUTING | grep -q 10.200.3.2"
+check "offline: the IPv6 rules went" sh -c "! ip netns exec xnet-dom0 ip6tables -t nat -S | grep -q fd20:200:3::2"
 check "offline: vif remove 1 0" "$sim" vif remove 1 0
 check "offline: vif1.0 gone" wait_for 5 sh -c "! ip netns exec xnet-dom0 ip link show vif1.0"
 
@@ -240,4 +311,7 @@ check "xnet-policy: bad value refused" fails_with "is not on or off" policy set 
 check "xnet-policy: unknown vif" fails_with "no vif 9.0" policy get 9 0
 check "route: still connected after all that" wait_for 10 connected 2
 
+check "offline: vif remove 2 0" "$sim" vif remove 2 0
+check "offline: the proxy NDP entry went" \
+    sh -c "! ip netns exec xnet-dom0 ip -6 neigh show proxy | grep -q fd50::12"
 summary sim-hotplug
