@@ -153,6 +153,58 @@ check "kfront: xl network-detach kfront 1" xl network-detach kfront 1
 check "kfront: $vif1 is gone" wait_for 20 sh -c "! ip link show $vif1"
 ip addr del 10.9.1.1/24 dev xenbr0
 
+# vif-route under real xl: a vif hot-plugged into kfront with
+# script=xnet/vif-route and two addresses, 10.60.0.11 (a routed subnet the
+# outside reaches through dom0) and fd09::60:11 (of xenbr0's own /64,
+# answered for by proxy NDP). dom0 gets a default route for the script to
+# find its way out (as gatewaydev= names it too). The guest sends to the
+# outside through eth1, and the outside reaches it there.
+vif=vif$d.1 be2=/local/domain/0/backend/vif/$d/1
+ip route add default via 10.9.0.254
+ip -6 route add default via fd09::fe
+ip netns exec out ip route add 10.60.0.0/24 via 10.9.0.1
+check "kfront: xl network-attach kfront ... script=xnet/vif-route ip=\"10.60.0.11 fd09::60:11\"" \
+    xl network-attach kfront mac=00:16:3e:00:02:11 script=xnet/vif-route gatewaydev=xenbr0 \
+    "ip=10.60.0.11 fd09::60:11"
+check "kfront: route: hotplug-status connected" wait_for 20 xs_is "$be2/hotplug-status" connected
+check "kfront: route: $vif Connected" wait_for 30 xs_is "$be2/state" 4
+check "kfront: route: profile offload" xs_is "$be2/offload/profile" offload
+check "kfront: route: dom0 routes both addresses to $vif" \
+    sh -c "ip route get 10.60.0.11 | grep -q 'dev $vif' && ip -6 route get fd09::60:11 | grep -q 'dev $vif'"
+check "kfront: route: proxy NDP for fd09::60:11 on xenbr0" \
+    sh -c "/usr/bin/ip -6 neigh show proxy | grep -q 'fd09::60:11 dev xenbr0'"  # (busybox's ip: no proxy)
+check "kfront: route: eth1 in the guest, its gateways dom0's" on 10.9.0.11 "i=0; while ! ip link \
+    show eth1 >/dev/null 2>&1 && [ \$i -lt 100 ]; do sleep 0.2; i=\$((i + 1)); done; \
+    echo 0 >/proc/sys/net/ipv6/conf/eth1/accept_dad; ip link set eth1 up && \
+    ip addr add 10.60.0.11/32 dev eth1 && ip route add 10.9.0.254/32 dev eth1 && \
+    ip -6 addr add fd09::60:11/128 dev eth1 && ip -6 route add fd09::fe/128 via fe80::1 dev eth1"
+check "kfront: route: ping guest -> outside, through $vif" \
+    on 10.9.0.11 "ping -c 3 -i 0.2 -W 3 -I 10.60.0.11 10.9.0.254"
+check "kfront: route: ping outside -> 10.60.0.11" ip netns exec out ping -c 3 -i 0.2 -W 3 10.60.0.11
+check "kfront: route: IPv6 ping outside -> fd09::60:11 (proxy NDP)" \
+    ip netns exec out ping6 -c 3 -i 0.2 -W 3 fd09::60:11
+check "kfront: route: IPv6 ping guest -> outside, through $vif" \
+    on 10.9.0.11 "ping6 -c 3 -i 0.2 -W 3 -I fd09::60:11 fd09::fe"
+r0=$(vif_stat rx_packets)
+round_trip "kfront (vif-route)" 10.9.0.11 10.60.0.1 out blob4 "4 MiB" "outside (routed)" 5012
+check "kfront: route: the transfers crossed $vif ($(($(vif_stat rx_packets) - r0)) frames from the guest)" \
+    test "$(($(vif_stat rx_packets) - r0))" -gt 1000
+rm -f /tmp/got.md5
+if on 10.9.0.11 "listen-once send 5014 /tmp/blob4" >/dev/null; then
+    ip netns exec out timeout 90 nc fd09::60:11 5014 -e /tmp/sink-md5
+fi
+check "kfront: route: 4 MiB guest -> outside over IPv6, content verified" \
+    test "$(cat /tmp/got.md5 2>/dev/null)" = "$(md5_of blob4)"
+check "kfront: route: xl network-detach kfront 1" xl network-detach kfront 1
+check "kfront: route: $vif is gone" wait_for 20 sh -c "! ip link show $vif"
+check "kfront: route: its routes and proxy entry went with it" \
+    sh -c "! ip route | grep -q 10.60.0.11 && /usr/bin/ip -6 neigh show proxy >/tmp/proxy.txt &&
+        ! grep -q fd09::60:11 /tmp/proxy.txt"
+ip netns exec out ip route del 10.60.0.0/24 via 10.9.0.1
+ip route del default via 10.9.0.254
+ip -6 route del default via fd09::fe
+vif=vif$d.0
+
 # Leaving: nothing of the vif stays in the daemon.
 check "kfront: xl destroy" xl destroy kfront
 check "kfront: $vif is gone" wait_for 10 sh -c "! ip link show $vif"
