@@ -120,4 +120,27 @@ got=$(on_written 10.9.0.12 /tmp/restart.md5)
 check "xfront: the transfer across the restart is intact (md5 $got)" test "$got" = "$(md5_of blob16)"
 check "xfront: the offload profile survived the restart (it lives in xenstore)" \
     sh -c "xnetctl -k $vif | grep -q 'profile: offload'"
+# xnetfront killed with SIGKILL in the guest: nobody tells xenstore, and
+# the backend must notice by itself (the frontend's end of the event
+# channel closed, looked at every second through libxenctrl), take the vif
+# out of Connected and wait; a new xnetfront 8 s later connects again.
+# (The guest's network goes with its xnetfront: the guest does it all
+# itself, restart-xnetfront.)
+pid0=$(xnetback_pid)
+on 10.9.0.12 "restart-xnetfront 12 8 >/dev/null 2>&1 &" >/dev/null
+t0=$(cut -d' ' -f1 /proc/uptime)
+if wait_for 15 grep -q "$vif: queue [0-9]: the frontend closed its event channel" /tmp/xnetback.log; then
+    ok "xfront: xnetback noticed the killed xnetfront" \
+        "$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }') s" \
+        "after the kill was sent (bound: 15 s; the kill comes 1 s after)"
+else
+    bad "xfront: xnetback did not notice the killed xnetfront in 15 s"
+fi
+check "xfront: ... and took the vif out of Connected" wait_for 5 sh -c "[ \"\$(xenstore-read $be/state)\" != 4 ]"
+check "xfront: ... without counting it a fault of the guest's" \
+    sh -c "xnetctl -S $vif --json | grep -q '\"broken\":false'"
+check "xfront: xnetback is the process it was" test "$(xnetback_pid)" = "$pid0"
+check "xfront: the new xnetfront connected again" wait_for 60 xs_is "$be/state" 4
+check "xfront: ... and the guest answers again" wait_for 30 ping -c 1 -W 2 10.9.0.12
+check "xfront: ... the policy it had" sh -c "xnetctl -k $vif | grep -q 'profile: offload'"
 end_stage
