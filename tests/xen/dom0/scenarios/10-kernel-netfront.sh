@@ -205,6 +205,62 @@ ip route del default via 10.9.0.254
 ip -6 route del default via fd09::fe
 vif=vif$d.0
 
+# vif-nat under real xl: a vif hot-plugged into kfront with
+# script=xnet/vif-nat. It derives the guest's addresses (devid 1:
+# 10.200.D.6 behind .5, fd20:200:D:1::2 behind ::1), masquerades both out
+# of xenbr0 (dom0's default route's interface), and forwards dom0's TCP
+# 8080 to the guest's 5020, as the line added to /etc/xnet/kfront asks.
+# The outside reaches the guest only through that forward; every byte
+# both ways is checked (the outside's stack drops a frame whose checksum
+# the NAT got wrong, so a whole MD5 says none was).
+vif=vif$d.1 be3=/local/domain/0/backend/vif/$d/1
+echo "forward tcp 8080:5020   # for vif-nat" >>/etc/xnet/kfront
+ip route add default via 10.9.0.254
+ip -6 route add default via fd09::fe
+check "kfront: xl network-attach kfront ... script=xnet/vif-nat" \
+    xl network-attach kfront mac=00:16:3e:00:03:11 script=xnet/vif-nat gatewaydev=xenbr0
+check "kfront: nat: $vif Connected" wait_for 30 xs_is "$be3/state" 4
+check "kfront: nat: the script chose the guest's addresses" \
+    xs_is "$be3/ip" "10.200.$d.6 fd20:200:$d:1::2"
+check "kfront: nat: masquerade rules, IPv4 and IPv6" \
+    sh -c "iptables -t nat -S POSTROUTING | grep -q -- '-s 10.200.$d.6/32 -o xenbr0' &&
+        ip6tables -t nat -S POSTROUTING | grep -q -- '-s fd20:200:$d:1::2/128 -o xenbr0'"
+check "kfront: nat: dom0's 8080 forwarded to the guest's 5020" \
+    sh -c "iptables -t nat -S PREROUTING | grep -q -- '--to-destination 10.200.$d.6:5020'"
+check "kfront: nat: eth1 in the guest, behind its routers" on 10.9.0.11 "i=0; while ! ip link \
+    show eth1 >/dev/null 2>&1 && [ \$i -lt 100 ]; do sleep 0.2; i=\$((i + 1)); done; \
+    echo 0 >/proc/sys/net/ipv6/conf/eth1/accept_dad; ip link set eth1 up && \
+    ip addr add 10.200.$d.6/30 dev eth1 && ip route add 10.9.0.254/32 via 10.200.$d.5 dev eth1 && \
+    ip -6 addr add fd20:200:$d:1::2/64 dev eth1 && \
+    ip -6 route add fd09::fe/128 via fd20:200:$d:1::1 dev eth1"
+check "kfront: nat: ping guest -> outside, masqueraded" \
+    on 10.9.0.11 "ping -c 3 -i 0.2 -W 3 -I 10.200.$d.6 10.9.0.254"
+check "kfront: nat: IPv6 ping guest -> outside, masqueraded (NAT66)" \
+    wait_for 10 on 10.9.0.11 "ping6 -c 2 -i 0.2 -W 3 -I fd20:200:$d:1::2 fd09::fe"
+r0=$(vif_stat rx_packets)
+for family in 10.9.0.1 fd09::1; do
+    rm -f /tmp/got.md5
+    if on 10.9.0.11 "listen-once send 5020 /tmp/blob4" >/dev/null; then
+        ip netns exec out timeout 90 nc "$family" 8080 -e /tmp/sink-md5
+    fi
+    check "kfront: nat: 4 MiB guest -> outside through the forward at $family:8080, verified" \
+        test "$(cat /tmp/got.md5 2>/dev/null)" = "$(md5_of blob4)"
+done
+if on 10.9.0.11 "listen-once receive 5020 /tmp/blob4n" >/dev/null; then
+    ip netns exec out timeout 90 nc 10.9.0.1 8080 -e /tmp/serve-blob4
+fi
+check "kfront: nat: 4 MiB outside -> guest through the forward, verified" \
+    test "$(on_written 10.9.0.11 /tmp/blob4n.md5)" = "$(md5_of blob4)"
+check "kfront: nat: the transfers crossed $vif ($(($(vif_stat rx_packets) - r0)) frames from the guest)" \
+    test "$(($(vif_stat rx_packets) - r0))" -gt 1000
+check "kfront: nat: xl network-detach kfront 1" xl network-detach kfront 1
+check "kfront: nat: $vif is gone" wait_for 20 sh -c "! ip link show $vif"
+check "kfront: nat: every rule of it went with it" \
+    sh -c "! iptables -t nat -S | grep -q 'xnet $vif' && ! ip6tables -t nat -S | grep -q 'xnet $vif'"
+ip route del default via 10.9.0.254
+ip -6 route del default via fd09::fe
+vif=vif$d.0
+
 # Leaving: nothing of the vif stays in the daemon.
 check "kfront: xl destroy" xl destroy kfront
 check "kfront: $vif is gone" wait_for 10 sh -c "! ip link show $vif"
