@@ -20,8 +20,7 @@ void Vif::apply_rate() {
     auto v = s_.xs.try_read(be(key::rate));
     if (!v) return log::warn("{}: reading {}: {}", name(), key::rate, v.error().message());
     std::string text = *v ? **v : std::string();
-    if (rate_key_seen_ && text == rate_key_) return;
-    rate_key_seen_ = true;
+    if (rate_key_ == text) return;
     rate_key_ = text;
     netif::Rate r;
     if (!text.empty()) {

@@ -107,10 +107,9 @@ class Vif {
     std::unique_ptr<Link> link_;  // vifD.N
     std::vector<std::unique_ptr<BackQueue>> queues_;
     DeviceShared shared_;
-    offload::PolicyFollower policy_;  // the keys over the daemon's default
-    offload::TapSync tap_;            // the TAP shows it; ethtool -K writes it
-    std::string rate_key_;            // the rate key's text last applied
-    bool rate_key_seen_ = false;
+    offload::PolicyFollower policy_;         // the keys over the daemon's default
+    offload::TapSync tap_;                   // the TAP shows it; ethtool -K writes it
+    std::optional<std::string> rate_key_;    // the rate key's text last applied ("": none)
     std::unique_ptr<FrontendKeys> fe_keys_;  // what the connected frontend wrote
     bool broken_ = false;  // the frontend broke the protocol; wait for it to re-initialise
     bool gone_ = false;

@@ -2,21 +2,22 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <limits>
 #include <optional>
 
 #include <fmt/format.h>
 
+#include "netif/netif.h"
+
 namespace xnet::netif {
 namespace {
 
-// A decimal number at the front of S, taken off it.
+// The decimal digits at the front of S, taken off it, as a number
+// (netif.h's strict parse_number): none if there are none or too many.
 std::optional<uint64_t> take_number(std::string_view& s) {
-    uint64_t n = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (ec != std::errc{} || end == s.data()) return std::nullopt;
-    s.remove_prefix(size_t(end - s.data()));
+    auto digits = std::min(s.find_first_not_of("0123456789"), s.size());
+    auto n = parse_number(s.substr(0, digits), std::numeric_limits<uint64_t>::max());
+    s.remove_prefix(digits);
     return n;
 }
 
@@ -59,12 +60,11 @@ uint64_t Rate::bits_per_second() const {
 }
 
 Result<Rate> parse_rate_key(std::string_view v) {
-    std::string_view s = v;
-    auto bytes = take_number(s);
-    if (!bytes || s.empty() || s[0] != ',') return bad_rate(v, "expected BYTES,USECS");
-    s.remove_prefix(1);
-    auto usec = take_number(s);
-    if (!usec || !s.empty()) return bad_rate(v, "expected BYTES,USECS");
+    auto comma = v.find(',');
+    if (comma == std::string_view::npos) return bad_rate(v, "expected BYTES,USECS");
+    auto bytes = parse_number(v.substr(0, comma), std::numeric_limits<uint64_t>::max());
+    auto usec = parse_number(v.substr(comma + 1), std::numeric_limits<uint64_t>::max());
+    if (!bytes || !usec) return bad_rate(v, "expected BYTES,USECS");
     if (*bytes == 0 || *usec == 0) return bad_rate(v, "bytes and interval must be above 0");
     if (*usec > std::numeric_limits<uint32_t>::max()) return bad_rate(v, "interval too long");
     return Rate{*bytes, uint32_t(*usec)};

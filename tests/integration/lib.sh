@@ -150,6 +150,10 @@ connected() {  # connected DOMID: both ends of the guest's vif 0 say Connected
         "$(as 0 xenstore-read "/local/domain/$1/device/vif/0/state")" == 4 ]]
 }
 
+# counter_top JSON NAME: a counter of the vif itself (not of a direction)
+# from a daemon's stats reply: faults, notifications_*, rate_throttled
+counter_top() { grep -o "\"$2\":[0-9]*" <<<"$1" | tail -n 1 | cut -d: -f2; }
+
 counter() {  # counter JSON DIRECTION NAME: a counter from a daemon's stats reply
     grep -o "\"$2\":{[^}]*" <<<"$1" | grep -o "\"$3\":[0-9]*" | cut -d: -f2
 }

@@ -39,7 +39,6 @@ back_fds() { find "/proc/$(back_pid)/fd" -mindepth 1 | wc -l; }
 back_maps() { grep -c memfd "/proc/$(back_pid)/maps"; }
 back_rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$(back_pid)/status"; }
 faults() { counter_top "$(ctl --json -S vif2.0)" faults; }
-counter_top() { grep -o "\"$2\":[0-9]*" <<<"$1" | tail -n 1 | cut -d: -f2; }
 attack() { "$sim" exec 2 -- "$hostile" --platform sim --devid 0 "$@"; }
 
 # rate: guest 1 -> dom0 TCP for 2 s (iperf3), in Mbit/s

@@ -34,7 +34,7 @@ ctl() { as 0 "$build/xnetctl" --control "$dir/dom0/xnetback.sock" "$@"; }
 gctl() { indom 1 env XNET_SIM_DOMID=1 "$build/xnetctl" --control "$dir/dom1/xnetfront-0.sock" "$@"; }
 back_pid() { pgrep -f "^$build/xnetback" | head -n 1; }
 # throttled VIF: how often its guest's transmit waited for credit
-throttled() { ctl --json -S "$1" | grep -o '"rate_throttled":[0-9]*' | cut -d: -f2; }
+throttled() { counter_top "$(ctl --json -S "$1")" rate_throttled; }
 # sends DOMID SECONDS: guest DOMID -> dom0, one TCP stream, in bit/s
 sends() { bps xnet-dom0 "xnet-dom$1" 10.10.0.1 "$2"; }
 # list_rate VIF: the RATE column of xnetctl list

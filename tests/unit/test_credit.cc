@@ -24,8 +24,12 @@ std::vector<uint64_t> saturate(Credit& c, uint64_t size, Clock::duration duratio
     std::chrono::microseconds interval(c.rate().usec);
     std::vector<uint64_t> per_interval(size_t(duration / interval) + 1);
     auto t = t0;
-    while (t < t0 + duration) {
+    // Far more packets than the credit lets through: a credit that never
+    // makes the sender wait fails here rather than hanging the test.
+    const uint64_t most = 2 * (size_t(duration / interval) + 2) * max_burst(c.rate()) / size + 16;
+    for (uint64_t sent = 0; t < t0 + duration;) {
         if (c.allows(size, t)) {
+            if (++sent >= most) FAIL("the credit let " << sent << " packets through");
             c.charge(size);
             per_interval[size_t((t - t0) / interval)] += size;
         } else {

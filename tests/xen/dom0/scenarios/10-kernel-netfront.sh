@@ -122,10 +122,8 @@ check "kfront: $vif1 Connected" wait_for 30 xs_is "$be1/state" 4
 check "kfront: xnetctl -k $vif1 shows the rate" \
     sh -c "xnetctl -k $vif1 | grep -q 'rate (guest transmit): 10 Mbit/s (62500 bytes per 50 ms)'"
 ip addr add 10.9.1.1/24 dev xenbr0
-# (one line: the guest's command server reads one)
-check "kfront: eth1 in the guest, 10.9.1.11" on 10.9.0.11 "i=0; while ! ip link show eth1 \
-    >/dev/null 2>&1 && [ \$i -lt 100 ]; do sleep 0.2; i=\$((i + 1)); done; ip link set eth1 up \
-    && ip addr add 10.9.1.11/24 dev eth1 && ip addr show eth1 | grep -q 10.9.1.11"
+check "kfront: eth1 in the guest, 10.9.1.11" on 10.9.0.11 \
+    "$(eth1_cmd "ip addr add 10.9.1.11/24 dev eth1 && ip addr show eth1 | grep -q 10.9.1.11")"
 r0=$(xnetctl -S "$vif1" --json | sed -n 's/.*"rate_throttled":\([0-9]*\).*/\1/p')
 rm -f /tmp/got.md5
 if on 10.9.0.11 "listen-once send 5010 /tmp/blob4" >/dev/null; then

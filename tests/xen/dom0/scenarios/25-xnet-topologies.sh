@@ -36,9 +36,8 @@ check "private: both vifs Connected" wait_for 60 sh -c \
     "[ \"\$(xenstore-read /local/domain/0/backend/vif/$dx/1/state)\" = 4 ] &&
         [ \"\$(xenstore-read /local/domain/0/backend/vif/$dk/1/state)\" = 4 ]"
 for g in 12 14; do
-    check "private: eth1 of 10.9.0.$g up as 192.168.77.$g" on "10.9.0.$g" "i=0; while ! ip link \
-        show eth1 >/dev/null 2>&1 && [ \$i -lt 100 ]; do sleep 0.2; i=\$((i + 1)); done; \
-        ip link set eth1 up && ip addr add 192.168.77.$g/24 dev eth1"
+    check "private: eth1 of 10.9.0.$g up as 192.168.77.$g" on "10.9.0.$g" \
+        "$(eth1_cmd "ip addr add 192.168.77.$g/24 dev eth1")"
 done
 check "private: ping xfront -> kpriv" wait_for 10 on 10.9.0.12 "ping -c 2 -i 0.2 -W 3 192.168.77.14"
 # send_prog FILE: the guest's command that makes /tmp/sendp, a program
